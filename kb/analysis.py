@@ -1,0 +1,160 @@
+"""Text → tokens: the one Chinese analysis used for indexing, querying and highlighting.
+
+Every string goes through :func:`fold` first (NFKC, Traditional → Simplified, lower case), one
+character for one character, so offsets into the folded text are offsets into the original. Then:
+
+- :func:`words` cuts with jieba's dictionary (rjieba, plus the shipped user dictionary) and gives
+  sequential positions, so phrase queries work; numbers, percents, dates and codes stay whole;
+  punctuation is dropped.
+- :func:`bigrams` gives overlapping character pairs of each CJK run (a lone character stands for
+  itself) and ASCII runs whole, so terms that jieba cuts differently in context still match.
+
+>>> [t.text for t in words("全年完成綜合交通投資43.68億元，非现场执法率59.5%")]
+['全年', '完成', '综合', '交通', '投资', '43.68', '亿元', '非', '现场', '执法', '率', '59.5%']
+>>> [t.text for t in words("G228治超站、S1线、2024-06-07")]
+['g228', '治超', '站', 's1', '线', '2024-06-07']
+>>> [(t.text, t.pos) for t in bigrams("“岭”路先锋")]
+[('岭', 0), ('路先', 1), ('先锋', 2)]
+
+Only this module imports the segmenter and OpenCC (``kb/schema.py`` wraps these functions for Whoosh).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import opencc
+import rjieba
+
+ANALYZER_VERSION = "3"  # bump when tokens change: a stale index is then rebuilt in full
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z][0-9a-z._%+\-/:]*[0-9a-z%]|[0-9a-z]")
+_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+_lock = threading.Lock()
+_jieba: rjieba.Jieba | None = None
+_t2s: opencc.OpenCC | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tok:
+    """One token: folded text, position (0, 1, 2 … per stream), character span in the input."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+def user_dictionary_paths() -> list[Path]:
+    """The shipped dictionary, then any file named by ``KB_USERDICT`` (``os.pathsep``-separated)."""
+    paths = [Path(str(resources.files("kb") / "data" / "userdict.txt"))]
+    extra = os.environ.get("KB_USERDICT", "")
+    paths += [Path(p) for p in extra.split(os.pathsep) if p]
+    return paths
+
+
+def _read_user_words() -> list[tuple[str, int | None]]:
+    entries = []
+    for path in user_dictionary_paths():
+        if not path.is_file():
+            continue
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            entries.append((fold(parts[0]), freq))
+    return entries
+
+
+def dictionary_fingerprint() -> str:
+    """Changes whenever the analysis would give other tokens: recorded in the index to spot staleness."""
+    digest = hashlib.sha1(ANALYZER_VERSION.encode())
+    for word, freq in _read_user_words():
+        digest.update(f"{word}\t{freq}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _segmenter() -> rjieba.Jieba:
+    """One jieba instance with the user words, built once: ``add_word`` is unsafe while others cut."""
+    global _jieba
+    if _jieba is None:
+        with _lock:
+            if _jieba is None:
+                seg = rjieba.Jieba()
+                for word, freq in _read_user_words():
+                    seg.add_word(word, freq, None)
+                _jieba = seg
+    return _jieba
+
+
+def _converter() -> opencc.OpenCC:
+    global _t2s
+    if _t2s is None:
+        with _lock:
+            if _t2s is None:
+                _t2s = opencc.OpenCC("t2s")
+    return _t2s
+
+
+@lru_cache(maxsize=4096)
+def _nfkc_char(ch: str) -> str:
+    folded = unicodedata.normalize("NFKC", ch).lower()
+    return folded if len(folded) == 1 else ch.lower()
+
+
+def fold(text: str) -> str:
+    """NFKC, Traditional → Simplified, lower case; always the same length as ``text``.
+
+    >>> fold("運輸一體化 ＡＢＣ１２３％")
+    '运输一体化 abc123%'
+    """
+    if text.isascii():
+        return text.lower()
+    text = "".join(_nfkc_char(ch) for ch in text)
+    simplified = _converter().convert(text)
+    if len(simplified) != len(text):  # a phrase rule changed the length: convert char by char
+        simplified = "".join(c if len(c := _converter().convert(ch)) == 1 else ch for ch in text)
+    return simplified
+
+
+def words(text: str, folded: bool = False) -> list[Tok]:
+    """Word tokens with sequential positions; punctuation and spaces dropped."""
+    source = text if folded else fold(text)
+    out: list[Tok] = []
+    for word, start, end in _segmenter().tokenize(source):
+        if _WORDLIKE.search(word):
+            stripped = word.strip()
+            if stripped != word:
+                lead = len(word) - len(word.lstrip())
+                start, end, word = start + lead, start + lead + len(stripped), stripped
+            out.append(Tok(word, len(out), start, end))
+    return out
+
+
+def bigrams(text: str, folded: bool = False) -> list[Tok]:
+    """Overlapping CJK character pairs (a lone character stands alone) and whole ASCII runs."""
+    source = text if folded else fold(text)
+    out: list[Tok] = []
+    for match in _CJK_RUN.finditer(source):
+        run, base = match.group(), match.start()
+        if len(run) == 1 or not ("\u3400" <= run[0]):
+            out.append(Tok(run, len(out), base, base + len(run)))
+            continue
+        for i in range(len(run) - 1):
+            out.append(Tok(run[i:i + 2], len(out), base + i, base + i + 2))
+    return out
+
+
+def is_cjk(text: str) -> bool:
+    return bool(text) and all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)

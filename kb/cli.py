@@ -1,0 +1,204 @@
+"""The ``kb`` command: thin click commands over the library functions.
+
+``kb build`` → :func:`kb.indexer.build_index`; ``kb search``/``docs``/``toc`` → :class:`kb.search.KnowledgeBase`;
+``kb eval`` → :func:`kb.evaluate.evaluate`; ``kb serve`` → waitress over :func:`web.create_app`;
+``kb bench`` → :func:`kb.bench.run_bench`. Library errors (:mod:`kb.errors`) become
+``click.ClickException`` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kb.errors import BuildFailedError, KbError
+
+DEFAULT_INDEX = "index"
+DEFAULT_CORPUS = "corpus"
+
+
+def _index_option(f):
+    return click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+                        default=lambda: os.environ.get("KB_INDEX", DEFAULT_INDEX), show_default="index or $KB_INDEX",
+                        help="Index folder.")(f)
+
+
+def _kb_errors(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        try:
+            return f(*args, **kwargs)
+        except KbError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group()
+@click.version_option(package_name="kb")
+def main() -> None:
+    """kb: search Chinese official documents by passage, with section paths and permalinks."""
+
+
+@main.command()
+@click.option("--corpus", "corpus_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Corpus folder (repeatable). Default: corpus or $KB_CORPUS.")
+@_index_option
+@click.option("--full", is_flag=True, help="Rebuild everything instead of only what changed.")
+@click.option("--strict", is_flag=True, help="Fail, swapping nothing in, if any file cannot be read.")
+@click.option("--wait", is_flag=True, help="Wait for another running build instead of refusing.")
+@click.option("--workers", type=int, default=None, help="Worker processes for analysis (default: CPUs).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@_kb_errors
+def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bool, wait: bool,
+          workers: int | None, quiet: bool) -> None:
+    """Build or update the index from the corpus folders (incremental unless --full)."""
+    from kb.indexer import build_index
+
+    roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
+    state = {"last": 0.0}
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int, path: str) -> None:
+        now = time.monotonic()
+        if quiet or (now - state["last"] < (0.2 if tty else 2.0) and done != total):
+            return
+        state["last"] = now
+        line = f"[{done}/{total}] {done * 100 // max(total, 1)}% {Path(path).name}"
+        click.echo(("\r" + line[:100].ljust(100)) if tty else line, err=True, nl=not tty)
+        if tty and done == total:
+            click.echo("", err=True)
+
+    try:
+        report = build_index(roots, index_dir, full=full, strict=strict, workers=workers, progress=progress,
+                             wait=wait)
+    except BuildFailedError as exc:
+        raise click.ClickException(f"{exc}\nnothing was swapped in; the index being served is unchanged") from exc
+    for err in report.errors:
+        click.echo(f"error: {err.path}: {err.reason}", err=True)
+    click.echo(report.summary(), err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+@main.command("search")
+@click.argument("query")
+@_index_option
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--page", type=click.IntRange(1, 100), default=1, show_default=True)
+@click.option("--doc", "doc_id", default=None, help="Only this document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@_kb_errors
+def search_cmd(query: str, index_dir: Path, limit: int, page: int, doc_id: str | None, as_json: bool) -> None:
+    """Search passages; prints rank, document › section path and the passage."""
+    from kb.search import KnowledgeBase
+
+    result = KnowledgeBase(index_dir).search(query, page=page, doc=doc_id, page_size=limit)
+    if as_json:
+        _echo_json(result.to_json())
+        return
+    if result.notice:
+        click.echo(result.notice)
+    if result.partial:
+        click.echo("没有同时包含所有词的段落，以下为部分匹配 / no passage has every term: partial matches")
+    click.echo(f"{result.total} passages ({result.took_ms:.1f} ms)")
+    for hit in result.hits:
+        path = " › ".join((hit.doc_title,) + hit.section_path)
+        click.echo(f"\n{hit.rank}. {path}  [{hit.passage_id}]")
+        click.echo("   " + hit.text[:300].replace("\n", " "))
+
+
+@main.command()
+@_index_option
+@click.option("--json", "as_json", is_flag=True)
+@_kb_errors
+def docs(index_dir: Path, as_json: bool) -> None:
+    """List indexed documents."""
+    from kb.search import KnowledgeBase
+
+    rows = KnowledgeBase(index_dir).docs()
+    if as_json:
+        _echo_json(rows)
+        return
+    for d in rows:
+        click.echo(f"{d['doc_id']}\t{d['date'] or '-'}\t{d['passages']}\t{d['title']}")
+
+
+@main.command()
+@click.argument("doc_id")
+@_index_option
+@click.option("--json", "as_json", is_flag=True)
+@_kb_errors
+def toc(doc_id: str, index_dir: Path, as_json: bool) -> None:
+    """Show a document's table of contents (repaired markers flagged)."""
+    from kb.search import KnowledgeBase
+
+    data = KnowledgeBase(index_dir).toc(doc_id)
+    if as_json:
+        _echo_json(data)
+        return
+    click.echo(f"{data['title']}  ({data['date'] or 'no date'})")
+
+    def show(sections: list[dict], depth: int) -> None:
+        for s in sections:
+            flag = "  [repaired]" if s["repaired"] else ""
+            label = "(preface)" if s.get("preface") else f"{s['number']} {s['title']}".strip()
+            click.echo(f"{'  ' * depth}{label}  #{s['anchor']}{flag}")
+            show(s["children"], depth + 1)
+
+    show(data["sections"], 1)
+
+
+@main.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_index_option
+@click.option("--json", "as_json", is_flag=True)
+@_kb_errors
+def eval_cmd(file: Path, index_dir: Path, as_json: bool) -> None:
+    """Score search quality on QUERY<TAB>EXPECTED lines: hit@1, hit@3, MRR."""
+    from kb.evaluate import evaluate
+    from kb.search import KnowledgeBase
+
+    kb = KnowledgeBase(index_dir)
+    report = evaluate(file, lambda q: kb.search(q))
+    if as_json:
+        _echo_json(report.to_json())
+        return
+    for miss in report.misses:
+        where = "not found" if miss["rank"] is None else f"rank {miss['rank']}"
+        click.echo(f"miss ({where}): {miss['query']}\texpected {miss['expected']}\ttop: {miss['top']}")
+    click.echo(report.summary())
+
+
+@main.command()
+@_index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 opens it up).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--threads", type=int, default=8, show_default=True)
+@_kb_errors
+def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
+    """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
+    import waitress
+
+    from kb.indexer import current_version
+    from web import create_app
+
+    current_version(index_dir)  # fail early and clearly when there is no index
+    app = create_app({"KB_INDEX": str(index_dir)})
+    click.echo(f"kb: serving {index_dir} on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
+    waitress.serve(app, host=host, port=port, threads=threads, ident="kb", clear_untrusted_proxy_headers=True,
+                   max_request_body_size=1 << 20)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

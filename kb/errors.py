@@ -1,0 +1,40 @@
+"""The one exception tree of kb.
+
+Library code raises these; the CLI turns them into ``click.ClickException`` and the web views into
+400/404 pages. Nothing else should need to catch a bare ``Exception``.
+"""
+
+from __future__ import annotations
+
+
+class KbError(Exception):
+    """Base class of every error kb raises on purpose."""
+
+
+class LoadError(KbError):
+    """A corpus file could not be read as a document (binary, undecodable, empty, unreadable)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class IndexMissingError(KbError):
+    """No built index where one was expected."""
+
+
+class IndexBusyError(KbError):
+    """Another build holds the index lock."""
+
+
+class BuildFailedError(KbError):
+    """A build was refused or aborted (``--strict`` with file errors); nothing was swapped in."""
+
+
+class NotFoundError(KbError):
+    """An unknown document or passage id."""
+
+
+class QueryError(KbError):
+    """A query that cannot be answered as asked (too long); the message is for the user."""

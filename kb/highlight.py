@@ -1,0 +1,97 @@
+"""Passage text + matched terms → an HTML snippet with ``<mark>`` on exactly the matched text.
+
+Matching is done on the folded text (:func:`kb.analysis.fold` keeps offsets), so a Traditional
+query marks the Simplified passage and ``ＡＢＣ`` marks ``abc``. Everything else is HTML-escaped.
+
+>>> spans = find_spans("全年完成综合交通投资43.68亿元，公路建设投资34.78亿元。", ["交通投资", "43.68", "投资"])
+>>> spans
+[(6, 15), (20, 22)]
+>>> snippet_html("甲。<b>乙</b>交通投资。丙", ["交通投资"])
+'甲。&lt;b&gt;乙&lt;/b&gt;<mark>交通投资</mark>。丙'
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from kb.analysis import fold
+
+SNIPPET_CHARS = 160
+_SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』)）]?|\n|$)")
+
+
+def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[tuple[int, int]]:
+    """Character spans of every occurrence of every term (folded), merged where they touch."""
+    haystack = folded if folded is not None else fold(text)
+    spans: list[tuple[int, int]] = []
+    for term in {t for t in terms if t}:
+        start = haystack.find(term)
+        while start != -1:
+            spans.append((start, start + len(term)))
+            start = haystack.find(term, start + 1)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def mark_html(text: str, spans: list[tuple[int, int]], offset: int = 0) -> str:
+    """Escape ``text`` (which starts at ``offset`` of the spanned string) and wrap the spans."""
+    out: list[str] = []
+    pos = 0
+    for s, e in spans:
+        s, e = max(s - offset, 0), min(e - offset, len(text))
+        if e <= pos or s >= len(text):
+            continue
+        s = max(s, pos)
+        out.append(escape(text[pos:s], quote=False))
+        out.append(f"<mark>{escape(text[s:e], quote=False)}</mark>")
+        pos = e
+    out.append(escape(text[pos:], quote=False))
+    return "".join(out)
+
+
+def snippet_html(text: str, terms: list[str], limit: int = SNIPPET_CHARS) -> str:
+    """The best window of whole sentences (≤ ``limit`` chars) around the matches, marked and escaped."""
+    spans = find_spans(text, terms)
+    if len(text) <= limit:
+        return mark_html(text, spans)
+    start, end = best_window(text, spans, limit)
+    html = mark_html(text[start:end], spans, offset=start)
+    return ("…" if start > 0 else "") + html + ("…" if end < len(text) else "")
+
+
+def best_window(text: str, spans: list[tuple[int, int]], limit: int) -> tuple[int, int]:
+    """Whole sentences covering the most distinct matches; a long sentence is cut around its first."""
+    sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.end() > m.start()]
+    if not sentences:
+        return 0, min(len(text), limit)
+    best, best_score = (sentences[0][0], sentences[0][1]), -1.0
+    for i in range(len(sentences)):
+        start = sentences[i][0]
+        end = sentences[i][1]
+        j = i
+        while j + 1 < len(sentences) and sentences[j + 1][1] - start <= limit:
+            j += 1
+            end = sentences[j][1]
+        inside = {text[s:e] for s, e in spans if s >= start and e <= end}
+        score = len(inside) * 10 + sum(1 for s, e in spans if s >= start and e <= end) - i * 0.01
+        if score > best_score:
+            best, best_score = (start, end), score
+    start, end = best
+    if end - start > limit:  # one sentence longer than the limit: centre on its first match
+        first = next((s for s, e in spans if start <= s < end), start)
+        start = max(start, min(first - limit // 3, end - limit))
+        end = min(end, start + limit)
+        # never cut through a mark
+        for s, e in spans:
+            if s < start < e:
+                start = s
+            if s < end < e:
+                end = e
+    return start, end

@@ -1,0 +1,159 @@
+"""Frozen dataclasses that flow through the pipeline.
+
+``Document`` (loaders) → ``Section`` tree + ``Passage`` list (chunker) → index → ``Hit`` /
+``SearchResult`` (search). They hold plain data only, so every stage can be tested on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One source file, decoded, with page chrome and front matter read off as metadata.
+
+    ``body`` is the text the chunker files into sections: line breaks normalised to ``\\n``,
+    chrome lines removed, nothing else changed.
+    """
+
+    doc_id: str
+    path: str
+    title: str
+    body: str
+    date: str = ""  # ISO ``YYYY-MM-DD`` or ``YYYY-MM`` or ``YYYY`` when that is all we know
+    source: str = ""
+    breadcrumb: str = ""
+    sha1: str = ""
+    size: int = 0
+
+    @property
+    def year(self) -> int | None:
+        return int(self.date[:4]) if self.date[:4].isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A heading and what is filed under it.
+
+    ``number`` is the bare numeral (``一``, ``二``, ``1``); ``marker`` the whole marker as a reader sees
+    it (``一、``, ``（二）``, ``1.``); ``repaired`` is true where the marker was lost in the source and
+    inferred from the siblings. ``title`` keeps the original text of the heading line.
+    """
+
+    anchor: str
+    level: int
+    number: str
+    marker: str
+    title: str
+    repaired: bool = False
+    children: tuple[Section, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The heading as shown in a breadcrumb: marker + title."""
+        return f"{self.marker}{self.title}" if self.marker and not self.title.startswith(self.marker) else self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A short run of body text inside exactly one section: the unit that search returns.
+
+    ``start``/``end`` are offsets into ``Document.body``; ``text == body[start:end]``.
+    ``section_path`` holds the labels from the top heading down; ``section_anchor`` the innermost one.
+    """
+
+    passage_id: str
+    doc_id: str
+    anchor: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    section_path: tuple[str, ...] = ()
+    section_anchor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    """What the chunker makes of one document."""
+
+    document: Document
+    sections: tuple[Section, ...]
+    passages: tuple[Passage, ...]
+    preface: bool = False  # body text stands before the first heading
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One passage found by a query, ready to show."""
+
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    date: str
+    section_path: tuple[str, ...]
+    text: str
+    snippet_html: str
+    anchor: str
+    score: float
+    rank: int
+
+    @property
+    def url(self) -> str:
+        return f"/p/{self.passage_id}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "passage_id": self.passage_id,
+            "doc_id": self.doc_id,
+            "doc_title": self.doc_title,
+            "date": self.date,
+            "section_path": list(self.section_path),
+            "text": self.text,
+            "snippet_html": self.snippet_html,
+            "url": self.url,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    doc_id: str
+    doc_title: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The answer to one query: a page of hits and what the UI needs to describe it."""
+
+    query: str
+    total: int
+    took_ms: float
+    page: int
+    page_size: int
+    hits: tuple[Hit, ...] = ()
+    partial: bool = False  # no passage held every term: these are the best partial matches
+    facets: tuple[Facet, ...] = ()
+    notice: str = ""  # e.g. the query was cut or read as plain terms
+    terms: tuple[str, ...] = field(default=())  # folded terms to mark in a document view
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "took_ms": round(self.took_ms, 2),
+            "page": self.page,
+            "pages": self.pages,
+            "page_size": self.page_size,
+            "partial": self.partial,
+            "notice": self.notice,
+            "terms": list(self.terms),
+            "facets": [{"doc_id": f.doc_id, "doc_title": f.doc_title, "count": f.count} for f in self.facets],
+            "hits": [h.to_json() for h in self.hits],
+        }

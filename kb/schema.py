@@ -1,0 +1,90 @@
+"""The Whoosh schema, defined once, and the analyzers that wrap :mod:`kb.analysis` for Whoosh.
+
+One index document per passage:
+
+============  =====================================================  ==========================
+field         holds                                                  used for
+============  =====================================================  ==========================
+passage_id    ``<doc_id>.<hash>``                                    unique key, permalinks
+doc_id        the document's id                                      ``doc:`` filter, facets
+year          four digits from the document's date                   ``year:`` filter
+content       the passage's word tokens (text stored)                ranking, phrases
+content_bi    the passage's character bigrams                        recall where words differ
+meta          word tokens of the document title and section path     title/heading terms count
+meta_bi       bigrams of the same                                    …even when cut differently
+data          JSON: title, date, section path, anchors (stored)      showing a hit
+============  =====================================================  ==========================
+
+The indexer hands the text fields pre-analysed token lists (analysis runs in worker processes);
+the analyzers below produce the same tokens from a string, for anything that asks Whoosh to analyse.
+
+>>> [t.text for t in ChineseAnalyzer()("運輸一體化達5A水平")]
+['运输', '一体化', '达', '5a', '水平']
+"""
+
+from __future__ import annotations
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.fields import ID, STORED, TEXT, Schema
+
+from kb import analysis
+
+
+class _KbTokenizer(Tokenizer):
+    """Yields Whoosh tokens from one of :mod:`kb.analysis`'s functions, positions sequential."""
+
+    cut = staticmethod(analysis.words)
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for tok in self.cut(value):
+            token.text = tok.text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = value[tok.start:tok.end]
+            if positions:
+                token.pos = start_pos + tok.pos
+            if chars:
+                token.startchar = start_char + tok.start
+                token.endchar = start_char + tok.end
+            yield token
+
+
+class WordTokenizer(_KbTokenizer):
+    """jieba words of the folded text."""
+
+    cut = staticmethod(analysis.words)
+
+
+class BigramTokenizer(_KbTokenizer):
+    """Character bigrams of the folded text."""
+
+    cut = staticmethod(analysis.bigrams)
+
+
+def ChineseAnalyzer() -> WordTokenizer:  # noqa: N802 - reads like Whoosh's own analyzers
+    """The word analyzer: fold → jieba words → punctuation dropped (all inside the tokenizer)."""
+    return WordTokenizer()
+
+
+def BigramAnalyzer() -> BigramTokenizer:  # noqa: N802
+    return BigramTokenizer()
+
+
+# Whole-word matches count for more than bigram-only ones; title and headings for more than body.
+FIELD_BOOSTS = {"content": 1.0, "content_bi": 0.35, "meta": 0.6, "meta_bi": 0.2}
+
+
+def build_schema() -> Schema:
+    return Schema(
+        passage_id=ID(stored=True, unique=True),
+        doc_id=ID(stored=True),
+        year=ID(stored=True),
+        content=TEXT(analyzer=ChineseAnalyzer(), phrase=True, stored=True),
+        content_bi=TEXT(analyzer=BigramAnalyzer(), phrase=True),
+        meta=TEXT(analyzer=ChineseAnalyzer(), phrase=True),
+        meta_bi=TEXT(analyzer=BigramAnalyzer(), phrase=True),
+        data=STORED(),
+    )

@@ -1,0 +1,314 @@
+"""A query string → ``SearchResult``: ranked, highlighted passages with section paths and facets.
+
+How a query matches (see :mod:`kb.query` for the syntax):
+
+- each term is cut into words by the same analyzer as the documents; every word must occur in the
+  passage, its document title or its section headings, either as a whole word or as a run of
+  characters (the bigram fields), so ``七连创`` is found in ``七连创为全年``;
+- a ``"phrase"`` must occur contiguously (after folding);
+- ranking is BM25F over all four fields: whole words and contiguous terms score above bigram-only
+  matches, passage text above headings and title;
+- when no passage holds every term, the best partial matches come back flagged ``partial``.
+
+:class:`KnowledgeBase` keeps one opened index and per-thread searchers, and reopens them between
+requests when ``kb build`` has swapped in a new version.
+
+>>> kb = KnowledgeBase("index")                              # doctest: +SKIP
+>>> kb.search("综合交通投资").hits[0].section_path           # doctest: +SKIP
+('二、坚持高质量发展,奋力书写交通高分答卷', '(一)聚焦“两城两湖”,建设全域快速路网')
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.scoring import BM25F
+
+from kb import analysis
+from kb.errors import NotFoundError, QueryError
+from kb.highlight import snippet_html
+from kb.indexer import current_version, read_manifest
+from kb.models import Facet, Hit, SearchResult
+from kb.query import Alternative, ParsedQuery, parse_query
+from kb.schema import FIELD_BOOSTS
+
+PAGE_SIZE = 10
+MAX_PAGE = 100
+FACET_LIMIT = 20
+PHRASE_BOOST = 2.0
+
+
+def _bigram_match(field: str, text: str, boost: float) -> wq.Query | None:
+    toks = [t.text for t in analysis.bigrams(text, folded=True)]
+    if not toks:
+        return None
+    if len(toks) == 1:
+        return wq.Term(field, toks[0], boost=boost)
+    return wq.Phrase(field, toks, slop=1, boost=boost)
+
+
+def _word_match(word: str) -> wq.Query:
+    """One word anywhere in the passage, its title or headings: as a word, or as characters."""
+    options: list[wq.Query] = [
+        wq.Term("content", word, boost=FIELD_BOOSTS["content"]),
+        wq.Term("meta", word, boost=FIELD_BOOSTS["meta"]),
+    ]
+    for field in ("content_bi", "meta_bi"):
+        q = _bigram_match(field, word, FIELD_BOOSTS[field])
+        if q is not None:
+            options.append(q)
+    return wq.Or(options)
+
+
+def _alternative_query(alt: Alternative) -> tuple[wq.Query | None, list[str]]:
+    """(required query, strings to highlight) for one term or phrase."""
+    folded = analysis.fold(alt.text)
+    words = [t.text for t in analysis.words(folded, folded=True)]
+    if not words:
+        return None, []
+    contiguous = [q for q in (
+        _bigram_match("content_bi", folded, FIELD_BOOSTS["content_bi"] * PHRASE_BOOST),
+        _bigram_match("meta_bi", folded, FIELD_BOOSTS["meta_bi"] * PHRASE_BOOST),
+    ) if q is not None]
+    if alt.phrase:
+        word_phrase = wq.Phrase("content", words, boost=PHRASE_BOOST) if len(words) > 1 else \
+            wq.Term("content", words[0], boost=PHRASE_BOOST)
+        required = wq.Or(contiguous) if len(contiguous) > 1 else contiguous[0]
+        return wq.AndMaybe(required, word_phrase), [_phrase_mark(folded)] + words
+    # single CJK characters of a longer term help ranking but are not required
+    needed = [w for w in words if not (len(w) == 1 and analysis.is_cjk(w))] or words
+    required = wq.And([_word_match(w) for w in needed]) if len(needed) > 1 else _word_match(needed[0])
+    bonus: list[wq.Query] = list(contiguous)
+    if len(words) > 1:
+        bonus.append(wq.Phrase("content", words, boost=PHRASE_BOOST))
+    marks = [folded.strip()] + [w for w in words if w in needed]
+    if len(words) == 1 and len(words[0]) < len(folded.strip()):
+        marks.append(words[0])
+    return (wq.AndMaybe(required, wq.Or(bonus)) if bonus else required), marks
+
+
+def _phrase_mark(folded: str) -> str:
+    return folded.strip()
+
+
+def _exclusion_query(alt: Alternative) -> wq.Query | None:
+    folded = analysis.fold(alt.text)
+    words = [t.text for t in analysis.words(folded, folded=True)]
+    if not words:
+        return None
+    options = [q for q in (_bigram_match("content_bi", folded, 1.0),) if q is not None]
+    if len(words) == 1:
+        options.append(wq.Term("content", words[0]))
+    else:
+        options.append(wq.Phrase("content", words))
+    return wq.Or(options)
+
+
+def compile_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None, list[str], list[wq.Query]]:
+    """``ParsedQuery`` → (all-terms query, any-term query, strings to mark, per-group queries)."""
+    group_queries: list[wq.Query] = []
+    marks: list[str] = []
+    for group in parsed.groups:
+        alts = []
+        for alt in group:
+            q, alt_marks = _alternative_query(alt)
+            if q is not None:
+                alts.append(q)
+                marks.extend(alt_marks)
+        if alts:
+            group_queries.append(alts[0] if len(alts) == 1 else wq.Or(alts))
+    if not group_queries:
+        return None, None, [], []
+    strict: wq.Query = group_queries[0] if len(group_queries) == 1 else wq.And(group_queries)
+    loose: wq.Query = group_queries[0] if len(group_queries) == 1 else wq.Or(group_queries)
+    excluded = [q for q in (_exclusion_query(a) for a in parsed.excluded) if q is not None]
+    filters: list[wq.Query] = []
+    if parsed.doc_ids:
+        filters.append(wq.Or([wq.Term("doc_id", d) for d in parsed.doc_ids]))
+    if parsed.years:
+        lo, hi = parsed.years
+        filters.append(wq.Or([wq.Term("year", str(y)) for y in range(lo, hi + 1)]))
+    if filters:
+        flt = wq.And(filters) if len(filters) > 1 else filters[0]
+        strict, loose = wq.Require(strict, flt), wq.Require(loose, flt)
+    if excluded:
+        neg = wq.Or(excluded) if len(excluded) > 1 else excluded[0]
+        strict, loose = wq.AndNot(strict, neg), wq.AndNot(loose, neg)
+    return strict, loose, list(dict.fromkeys(m for m in marks if m)), group_queries
+
+
+class KnowledgeBase:
+    """An opened index: search, documents, tables of contents, passages."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._version: Path | None = None
+        self._ix = None
+        self._manifest: dict = {}
+        self._checked = 0.0
+        self._refresh(force=True)
+
+    # --- versions -------------------------------------------------------------------------------
+    def _refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < 0.5:
+            return
+        self._checked = now
+        version = current_version(self.index_dir)
+        if version == self._version and not force:
+            return
+        with self._lock:
+            if version == self._version and not force:
+                return
+            ix = whoosh_index.open_dir(str(version))
+            manifest = read_manifest(version)
+            self._ix, self._manifest, self._version = ix, manifest, version
+
+    def _searcher(self):
+        self._refresh()
+        local = self._local
+        ix = self._ix
+        if getattr(local, "ix", None) is not ix:
+            old = getattr(local, "searcher", None)
+            if old is not None:
+                old.close()
+            local.searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+            local.ix = ix
+        return local.searcher
+
+    @property
+    def version(self) -> str:
+        return self._version.name if self._version else ""
+
+    # --- search ---------------------------------------------------------------------------------
+    def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE) -> SearchResult:
+        """Answer one query; never raises for odd input except ``QueryError`` for over-long text."""
+        started = time.perf_counter()
+        page = max(1, min(int(page or 1), MAX_PAGE))
+        raw = q or ""
+        if doc:
+            raw_for_parse = f"{raw} doc:{doc}"
+        else:
+            raw_for_parse = raw
+        parsed = parse_query(raw_for_parse) if len(raw) <= 500 else parse_query(raw)
+        strict, loose, marks, groups = compile_query(parsed)
+        if strict is None:
+            return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
+                                notice=parsed.notice)
+        searcher = self._searcher()
+        results = searcher.search(strict, limit=page * page_size, groupedby="doc_id", terms=False)
+        partial = False
+        if results.scored_length() == 0 and len(groups) > 1:
+            results = searcher.search(loose, limit=page * page_size, groupedby="doc_id", terms=False)
+            partial = results.scored_length() > 0
+        total = len(results)
+        hits = []
+        first = (page - 1) * page_size
+        for rank, hit in enumerate(results[first:first + page_size], start=first + 1):
+            stored = hit.fields()
+            data = stored.get("data") or {}
+            text = stored.get("content", "")
+            hits.append(Hit(
+                passage_id=stored["passage_id"],
+                doc_id=stored["doc_id"],
+                doc_title=data.get("t", ""),
+                date=data.get("d", ""),
+                section_path=tuple(data.get("sp", ())),
+                text=text,
+                snippet_html=snippet_html(text, marks),
+                anchor=data.get("a", ""),
+                score=float(hit.score or 0.0),
+                rank=rank,
+            ))
+        facets = self._facets(results)
+        return SearchResult(query=raw, total=total, took_ms=_ms(started), page=page, page_size=page_size,
+                            hits=tuple(hits), partial=partial, facets=facets, notice=parsed.notice,
+                            terms=tuple(marks))
+
+    def _facets(self, results) -> tuple[Facet, ...]:
+        try:
+            groups = results.groups("doc_id")
+        except (KeyError, ValueError):
+            return ()
+        docs = self._manifest.get("docs", {})
+        counts = Counter({k.decode() if isinstance(k, bytes) else k: len(v) for k, v in groups.items()})
+        return tuple(Facet(doc_id, docs.get(doc_id, {}).get("title", doc_id), n)
+                     for doc_id, n in counts.most_common(FACET_LIMIT))
+
+    # --- documents ------------------------------------------------------------------------------
+    def docs(self) -> list[dict]:
+        self._refresh()
+        docs = self._manifest.get("docs", {}).values()
+        return sorted(({k: d[k] for k in ("doc_id", "title", "date", "source", "path", "passages")} for d in docs),
+                      key=lambda d: (d["title"], d["doc_id"]))
+
+    def document(self, doc_id: str) -> dict:
+        """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
+        self._refresh()
+        if doc_id not in self._manifest.get("docs", {}):
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        return _load_doc_json(str(self._version), doc_id)
+
+    def toc(self, doc_id: str) -> dict:
+        data = self.document(doc_id)
+        d = data["document"]
+        return {"doc_id": d["doc_id"], "title": d["title"], "date": d["date"], "source": d["source"],
+                "preface": data["preface"], "sections": [_toc_entry(s) for s in data["sections"]]}
+
+    def passage(self, passage_id: str) -> dict:
+        doc_id, _, _key = passage_id.rpartition(".")
+        if not doc_id:
+            raise NotFoundError(f"no passage with id {passage_id!r}")
+        try:
+            data = self.document(doc_id)
+        except NotFoundError:
+            raise NotFoundError(f"no passage with id {passage_id!r}") from None
+        for p in data["passages"]:
+            if p["passage_id"] == passage_id:
+                d = data["document"]
+                return {"passage_id": passage_id, "doc_id": doc_id, "doc_title": d["title"], "date": d["date"],
+                        "source": d["source"], "anchor": p["anchor"], "section_path": p["section_path"],
+                        "section_anchor": p["section_anchor"], "text": data["body"][p["start"]:p["end"]],
+                        "url": f"/p/{passage_id}", "doc_url": f"/doc/{doc_id}#{p['anchor']}"}
+        raise NotFoundError(f"no passage with id {passage_id!r}")
+
+
+def _toc_entry(s: dict) -> dict:
+    entry = {"number": s["number"], "title": s["title"], "anchor": s["anchor"], "repaired": s["repaired"],
+             "children": [_toc_entry(c) for c in s["children"]]}
+    if s["anchor"] == "s0":
+        entry["preface"] = True
+    return entry
+
+
+@lru_cache(maxsize=64)
+def _load_doc_json(version: str, doc_id: str) -> dict:
+    path = Path(version) / "docs" / f"{doc_id}.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+_open: dict[str, KnowledgeBase] = {}
+
+
+def search(index_dir: str | Path, q: str, page: int = 1, doc: str | None = None) -> SearchResult:
+    """One-shot search (the CLI's entry point): open the index, answer, keep it open for the process."""
+    key = str(Path(index_dir).resolve())
+    if key not in _open:
+        _open[key] = KnowledgeBase(index_dir)
+    return _open[key].search(q, page=page, doc=doc)
+
+
+__all__ = ["KnowledgeBase", "search", "compile_query", "QueryError"]

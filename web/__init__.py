@@ -1,0 +1,1 @@
+"""Placeholder: the Flask app factory lands with the web UI issue."""
