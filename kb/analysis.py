@@ -142,6 +142,16 @@ def words(text: str, folded: bool = False) -> list[Tok]:
     return out
 
 
+def search_words(text: str, folded: bool = False) -> list[str]:
+    """Words and their dictionary sub-words (jieba's search mode), for fields without positions.
+
+    >>> search_words("杭州市政府工作报告")
+    ['杭州', '州市', '市政', '政府', '杭州市', '市政府', '杭州市政府', '工作', '报告']
+    """
+    source = text if folded else fold(text)
+    return [w for w in _segmenter().cut_for_search(source) if _WORDLIKE.search(w) and not w.isspace()]
+
+
 def bigrams(text: str, folded: bool = False) -> list[Tok]:
     """Overlapping CJK character pairs (a lone character stands alone) and whole ASCII runs."""
     source = text if folded else fold(text)

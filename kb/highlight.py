@@ -18,6 +18,7 @@ from html import escape
 from kb.analysis import fold
 
 SNIPPET_CHARS = 160
+_TRANSPARENT_RUN = "[“”‘’「」『』《》〈〉()（）【】\\[\\]\"' ]*"
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』)）]?|\n|$)")
 
 
@@ -27,6 +28,11 @@ def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[t
     spans: list[tuple[int, int]] = []
     for term in {t for t in terms if t}:
         start = haystack.find(term)
+        if start == -1 and len(term) > 1:
+            # matched through quotes or brackets (岭路先锋 in “岭”路先锋): mark it the same way
+            pattern = _TRANSPARENT_RUN.join(re.escape(ch) for ch in term)
+            spans.extend(m.span() for m in re.finditer(pattern, haystack))
+            continue
         while start != -1:
             spans.append((start, start + len(term)))
             start = haystack.find(term, start + 1)

@@ -11,14 +11,19 @@ A build never touches the version being served: it writes a new version folder (
 hard links to the current one when only some files changed), then swaps ``CURRENT``. A reader sees
 the old version or the new one, never a mix; a build killed at any point leaves ``CURRENT`` alone.
 
-Loading, chunking and analysis run in worker processes; the main process only writes postings.
+Work is shared out to worker processes by file size; each loads, chunks and analyses its files
+and writes a Whoosh segment and character-bigram pairs of its own (``kb.ngrams``). The parent then
+commits all segments in one new table of contents and sorts the bigram pairs into the side index.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import multiprocessing as mp
 import os
+import pickle
+import queue
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,17 +31,18 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 
-from kb import analysis
+from kb import analysis, ngrams
 from kb.chunker import chunk
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
-from kb.loaders import SUFFIXES, load_document
+from kb.loaders import SUFFIXES, doc_id_for, load_document
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
 
 
@@ -189,62 +195,54 @@ def _sha1_file(path: Path) -> str:
 
 def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Plan, report: BuildReport,
                    workers: int | None, progress: ProgressFn | None, strict: bool) -> BuildReport:
-    docs_dir = tmp / "docs"
-    if report.full or current is None:
-        docs_dir.mkdir(parents=True)
-        ix = whoosh_index.create_in(str(tmp), build_schema())
-        kept_docs: dict[str, dict] = {}
+    fresh = report.full or current is None or old is None
+    if fresh:
+        (tmp / "docs").mkdir(parents=True)
+        whoosh_index.create_in(str(tmp), build_schema()).close()
+        docs: dict[str, dict] = {}
+        next_fid = 1
     else:
         _link_copy(current, tmp)
-        ix = whoosh_index.open_dir(str(tmp))
-        kept_docs = {k: v for k, v in old["docs"].items() if k not in set(plan.deleted)}
-        for doc_id in plan.deleted:
-            (docs_dir / f"{doc_id}.json").unlink(missing_ok=True)
+        deleted = set(plan.deleted)
+        docs = {k: v for k, v in old["docs"].items() if k not in deleted}
+        for doc_id in deleted:
+            (tmp / "docs" / f"{doc_id}.json").unlink(missing_ok=True)
+        next_fid = int(old.get("next_fid", 1))
     files = dict(plan.kept)
-    docs = dict(kept_docs)
-    writer = ix.writer(limitmb=256)
-    try:
-        for doc_id in plan.deleted:
-            writer.delete_by_term("doc_id", doc_id)
-        total = len(plan.to_index)
-        for done, (item, result) in enumerate(_prepare_all(plan.to_index, workers), start=1):
-            path, root, key = item
-            if progress:
-                progress(done, total, str(path))
-            if isinstance(result, FileError):
-                report.errors.append(result)
-                try:
-                    st = path.stat()
-                    files[key] = {"doc_id": None, "error": result.reason, "size": st.st_size,
-                                  "mtime_ns": st.st_mtime_ns, "path": str(path)}
-                except OSError:
-                    pass  # gone or unreadable: it is retried next time
+    # ids are fixed before the work is shared out, so a clash is found whichever worker gets the file
+    jobs: list[_Job] = []
+    taken = set(docs)
+    for path, root, key in plan.to_index:
+        doc_id = doc_id_for(path, root)
+        if doc_id in taken:
+            other = docs.get(doc_id, {}).get("path") or next((str(j.path) for j in jobs if j.doc_id == doc_id), "?")
+            report.errors.append(FileError(str(path), f"same document id '{doc_id}' as {other}; skipped"))
+            continue
+        taken.add(doc_id)
+        jobs.append(_Job(path, root, key, next_fid, doc_id))
+        next_fid += 1
+    shares = _run_workers(tmp, jobs, workers, progress)
+    pair_files: list[Path] = []
+    segments = []
+    for share in shares:
+        segments.extend(share.segments)
+        pair_files.extend(share.pair_files)
+        for item in share.items:
+            if isinstance(item.outcome, FileError):
+                report.errors.append(item.outcome)
+                if item.size is not None:
+                    files[item.key] = {"doc_id": None, "fid": None, "error": item.outcome.reason, "size": item.size,
+                                       "mtime_ns": item.mtime_ns, "path": item.path}
                 continue
-            doc_json, rows, raw_sha1, size, mtime_ns = result
-            doc_id = doc_json["document"]["doc_id"]
-            if doc_id in docs:
-                other = docs[doc_id].get("path", "?")
-                report.errors.append(FileError(str(path), f"same document id '{doc_id}' as {other}; skipped"))
-                continue
-            for row in rows:
-                writer.add_document(**row)
-            (docs_dir / f"{doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False), encoding="utf-8")
-            docs[doc_id] = _doc_summary(doc_json)
-            files[key] = {"doc_id": doc_id, "sha1": raw_sha1, "size": size, "mtime_ns": mtime_ns,
-                          "path": str(path)}
-            report.bytes_read += size
-        if strict and report.errors:
-            writer.cancel()
-            raise BuildFailedError(f"{len(report.errors)} file(s) could not be indexed (--strict): "
-                                   + "; ".join(f"{e.path}: {e.reason}" for e in report.errors[:5]))
-        # a full build ends in one segment; an incremental one lets Whoosh merge small segments
-        writer.commit(optimize=report.full)
-    except BaseException:
-        if not getattr(writer, "is_closed", True):
-            writer.cancel()
-        raise
-    finally:
-        ix.close()
+            docs[item.outcome["doc_id"]] = item.outcome
+            files[item.key] = {"doc_id": item.outcome["doc_id"], "fid": item.fid, "sha1": item.sha1,
+                               "size": item.size, "mtime_ns": item.mtime_ns, "path": item.path}
+            report.bytes_read += item.size or 0
+    if strict and report.errors:
+        raise BuildFailedError(f"{len(report.errors)} file(s) could not be indexed (--strict): "
+                               + "; ".join(f"{e.path}: {e.reason}" for e in report.errors[:5]))
+    _commit_segments(tmp, segments, [] if fresh else plan.deleted, merge=not fresh)
+    _write_ngrams(tmp, None if fresh else current, old, plan, pair_files)
     report.documents = len(docs)
     report.passages = sum(d["passages"] for d in docs.values())
     report.sections = sum(d["sections"] for d in docs.values())
@@ -252,6 +250,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "format": FORMAT_VERSION,
         "fingerprint": analysis.dictionary_fingerprint(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "next_fid": next_fid,
         "files": files,
         "docs": docs,
         "errors": [asdict(e) for e in report.errors],
@@ -260,65 +259,238 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
     return report
 
 
-def _prepare_all(items: list[tuple[Path, Path, str]], workers: int | None):
-    """Yield (item, prepared-or-FileError) in input order, preparing in worker processes."""
-    if not items:
-        return
-    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    args = [(str(p), str(r)) for p, r, _k in items]
-    if n <= 1 or len(items) < 4:
-        for item, arg in zip(items, args):
-            yield item, prepare_file(*arg)
-        return
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        for item, result in zip(items, pool.map(_prepare_star, args, chunksize=4)):
-            yield item, result
+@dataclass
+class _Job:
+    path: Path
+    root: Path
+    key: str
+    fid: int
+    doc_id: str
 
 
-def _prepare_star(arg: tuple[str, str]):
-    return prepare_file(*arg)
+@dataclass
+class _Item:
+    key: str
+    path: str
+    fid: int
+    outcome: dict | FileError  # the document summary, or why the file was skipped
+    sha1: str = ""
+    size: int | None = None
+    mtime_ns: int | None = None
 
 
-def prepare_file(path_str: str, root_str: str):
-    """Worker: one file → (doc JSON, index rows, sha1, size, mtime) or a ``FileError``."""
-    path, root = Path(path_str), Path(root_str)
+@dataclass
+class _Share:
+    items: list[_Item]
+    segments: list
+    pair_files: list[Path]
+
+
+def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: ProgressFn | None) -> list[_Share]:
+    """Index the jobs, each worker writing its own Whoosh segment and bigram pairs into ``tmp``."""
+    if not jobs:
+        return []
+    n = workers if workers is not None else (os.cpu_count() or 1)
+    n = max(1, min(n, 8, (len(jobs) + 3) // 4))
+    if n == 1:
+        done = [0]
+
+        def tick(path: str) -> None:
+            done[0] += 1
+            if progress:
+                progress(done[0], len(jobs), path)
+
+        return [_index_share(tmp, jobs, 0, tick)]
+    # balance by size: largest first, each to the least loaded worker
+    loads = [0] * n
+    parts: list[list[_Job]] = [[] for _ in range(n)]
+    for job in sorted(jobs, key=lambda j: _size(j.path), reverse=True):
+        k = loads.index(min(loads))
+        parts[k].append(job)
+        loads[k] += _size(job.path) + 1
+    ctx = mp.get_context("spawn")
+    ticks = ctx.Queue()
+    procs = [ctx.Process(target=_worker_main, args=(str(tmp), part, k, ticks), daemon=True)
+             for k, part in enumerate(parts)]
+    for proc in procs:
+        proc.start()
+    done = 0
     try:
-        st = path.stat()
-        raw_sha1 = _sha1_file(path)
-        document = load_document(path, root)
-        chunked = chunk(document)
-    except LoadError as exc:
-        return FileError(path_str, exc.reason)
-    except OSError as exc:
-        return FileError(path_str, f"cannot read: {exc.strerror or exc}")
-    except Exception as exc:  # a bug on one odd file must not lose the others; it is reported by name
-        return FileError(path_str, f"internal error while reading: {type(exc).__name__}: {exc}")
-    return chunked_to_json(chunked), index_rows(chunked), raw_sha1, st.st_size, st.st_mtime_ns
+        while done < len(jobs):
+            try:
+                path = ticks.get(timeout=0.5)
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    raise KbError("an indexing worker died; nothing was swapped in") from None
+                if all(p.exitcode == 0 for p in procs):
+                    break
+                continue
+            done += 1
+            if progress:
+                progress(done, len(jobs), path)
+        for proc in procs:
+            proc.join()
+        if any(p.exitcode != 0 for p in procs):
+            raise KbError("an indexing worker died; nothing was swapped in")
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        ticks.close()
+        ticks.join_thread()
+    shares = []
+    for k in range(n):
+        result = tmp / f"share-{k}.pickle"
+        with open(result, "rb") as fh:
+            share = pickle.load(fh)
+        result.unlink()
+        if isinstance(share, BaseException):
+            raise KbError(f"indexing worker failed: {share}") from share
+        shares.append(share)
+    return shares
 
 
-def index_rows(chunked: Chunked) -> list[dict]:
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _worker_main(tmp: str, jobs: list[_Job], worker: int, ticks) -> None:
+    """Process entry point: index a share, leave the result as a pickle (or the exception)."""
+    try:
+        share: _Share | BaseException = _index_share(Path(tmp), jobs, worker, ticks.put)
+    except Exception as exc:  # handed to the parent, which raises it
+        share = KbError(f"{type(exc).__name__}: {exc}")
+    with open(Path(tmp) / f"share-{worker}.pickle", "wb") as fh:
+        pickle.dump(share, fh)
+
+
+def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str], None]) -> _Share:
+    """Load, chunk and analyse each file; write postings into a new segment of its own."""
+    from whoosh.writing import SegmentWriter
+
+    ix = whoosh_index.open_dir(str(tmp))
+    # _lk=False: the build lock is ours already, and several workers write segments side by side,
+    # as Whoosh's own MpWriter does; the parent commits all segments in one new TOC.
+    writer = SegmentWriter(ix, _lk=False, limitmb=128)
+    items: list[_Item] = []
+    key_parts: list = []
+    pnum_parts: list = []
+    try:
+        for job in jobs:
+            item = _Item(job.key, str(job.path), job.fid, FileError(str(job.path), "not read"))
+            try:
+                st = job.path.stat()
+                item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
+                item.sha1 = _sha1_file(job.path)
+                chunked = chunk(load_document(job.path, job.root))
+            except LoadError as exc:
+                item.outcome = FileError(str(job.path), exc.reason)
+            except OSError as exc:
+                item.outcome = FileError(str(job.path), f"cannot read: {exc.strerror or exc}")
+            except Exception as exc:  # a bug on one odd file must not lose the others; reported by name
+                item.outcome = FileError(str(job.path), f"internal error while reading: {type(exc).__name__}: {exc}")
+            else:
+                folded_body = analysis.fold(chunked.document.body)
+                for row in index_rows(chunked, job.fid, folded_body):
+                    writer.add_document(**row)
+                keys, pnums = ngrams.document_pairs(folded_body, [(p.start, p.end) for p in chunked.passages],
+                                                    job.fid)
+                key_parts.append(keys)
+                pnum_parts.append(pnums)
+                doc_json = chunked_to_json(chunked)
+                (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
+                                                                 encoding="utf-8")
+                item.outcome = _doc_summary(doc_json)
+            items.append(item)
+            tick(str(job.path))
+        if writer.docnum:
+            segments = [writer._finalize_segment()]
+            writer._tempstorage.destroy()
+        else:
+            segments = []
+            writer.cancel()
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    finally:
+        ix.close()
+    pair_files = []
+    if key_parts:
+        path = tmp / f"pairs-{worker}.npz"
+        np.savez(path, keys=np.concatenate(key_parts), pnums=np.concatenate(pnum_parts))
+        pair_files.append(path)
+    return _Share(items, segments, pair_files)
+
+
+def _commit_segments(tmp: Path, segments: list, deleted: list[str], merge: bool) -> None:
+    """One new TOC: the existing segments (less deleted documents) plus the workers' new ones."""
+    ix = whoosh_index.open_dir(str(tmp))
+    writer = ix.writer()
+    try:
+        for doc_id in deleted:
+            writer.delete_by_term("doc_id", doc_id)
+        # what MpWriter(multisegment=True) does at commit, for segments our own workers wrote
+        final = writer._merge_segments(None, False, merge) + list(segments)
+        writer._close_segment()
+        writer._commit_toc(final)
+        writer._finish()
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    finally:
+        ix.close()
+
+
+def _write_ngrams(tmp: Path, current: Path | None, old: dict | None, plan: _Plan, pair_files: list[Path]) -> None:
+    keys_parts, pnum_parts = [], []
+    if current is not None and old is not None:
+        keys, pnums = ngrams.read_pairs(current)
+        deleted = set(plan.deleted)
+        gone = np.array(sorted({rec["fid"] for rec in old["files"].values()
+                                if rec.get("fid") and rec.get("doc_id") in deleted}), dtype=np.uint64)
+        if gone.size:
+            keep = ~np.isin(pnums >> np.uint64(ngrams.PNUM_SHIFT), gone)
+            keys, pnums = keys[keep], pnums[keep]
+        keys_parts.append(keys)
+        pnum_parts.append(pnums)
+    for path in pair_files:
+        with np.load(path) as data:
+            keys_parts.append(data["keys"])
+            pnum_parts.append(data["pnums"])
+        path.unlink()
+    for name in ("ngram_keys.npy", "ngram_offsets.npy", "ngram_pnums.npy"):
+        (tmp / name).unlink(missing_ok=True)  # hard links to the served version: never write through them
+    keys = np.concatenate(keys_parts) if keys_parts else np.empty(0, np.uint64)
+    pnums = np.concatenate(pnum_parts) if pnum_parts else np.empty(0, np.uint64)
+    ngrams.write_index(tmp, keys, pnums)
+
+
+def index_rows(chunked: Chunked, fid: int, folded_body: str | None = None) -> list[dict]:
     """The Whoosh documents for one chunked document, text fields pre-analysed."""
     doc = chunked.document
+    body = folded_body if folded_body is not None else analysis.fold(doc.body)
     year = str(doc.year) if doc.year else ""
     rows = []
-    meta_cache: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
+    meta_cache: dict[tuple[str, ...], list[str]] = {}
     for p in chunked.passages:
-        folded = analysis.fold(p.text)
         meta = meta_cache.get(p.section_path)
         if meta is None:
-            meta_text = analysis.fold(" ".join((doc.title,) + p.section_path))
-            meta = ([t.text for t in analysis.words(meta_text, folded=True)],
-                    [t.text for t in analysis.bigrams(meta_text, folded=True)])
+            meta = analysis.search_words(" ".join((doc.title,) + p.section_path))
             meta_cache[p.section_path] = meta
         rows.append({
             "passage_id": p.passage_id,
             "doc_id": p.doc_id,
             "year": year,
-            "content": [t.text for t in analysis.words(folded, folded=True)],
+            "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
+            "content": [t.text for t in analysis.words(body[p.start:p.end], folded=True)],
             "_stored_content": p.text,
-            "content_bi": [t.text for t in analysis.bigrams(folded, folded=True)],
-            "meta": meta[0],
-            "meta_bi": meta[1],
+            "meta": meta,
             "data": {"t": doc.title, "d": doc.date, "sp": list(p.section_path), "a": p.anchor,
                      "sa": p.section_anchor, "o": p.ordinal},
         })

@@ -8,13 +8,13 @@ field         holds                                                  used for
 passage_id    ``<doc_id>.<hash>``                                    unique key, permalinks
 doc_id        the document's id                                      ``doc:`` filter, facets
 year          four digits from the document's date                   ``year:`` filter
-content       the passage's word tokens (text stored)                ranking, phrases
-content_bi    the passage's character bigrams                        recall where words differ
-meta          word tokens of the document title and section path     title/heading terms count
-meta_bi       bigrams of the same                                    …even when cut differently
-data          JSON: title, date, section path, anchors (stored)      showing a hit
+pnum          column: ``file_id << 20 | ordinal``                    joins the bigram index
+content       the passage's word tokens, positions (text stored)     ranking, phrases
+meta          words + sub-words of document title and section path   title/heading terms count
+data          title, date, section path, anchors (stored)            showing a hit
 ============  =====================================================  ==========================
 
+Character bigrams live beside Whoosh in :mod:`kb.ngrams` (numpy arrays keyed by ``pnum``).
 The indexer hands the text fields pre-analysed token lists (analysis runs in worker processes);
 the analyzers below produce the same tokens from a string, for anything that asks Whoosh to analyse.
 
@@ -25,7 +25,8 @@ the analyzers below produce the same tokens from a string, for anything that ask
 from __future__ import annotations
 
 from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 
 from kb import analysis
 
@@ -73,8 +74,8 @@ def BigramAnalyzer() -> BigramTokenizer:  # noqa: N802
     return BigramTokenizer()
 
 
-# Whole-word matches count for more than bigram-only ones; title and headings for more than body.
-FIELD_BOOSTS = {"content": 1.0, "content_bi": 0.35, "meta": 0.6, "meta_bi": 0.2}
+# Whole-word matches count for more than bigram-only ones; passage text for more than title/headings.
+FIELD_BOOSTS = {"content": 1.0, "meta": 0.5, "bigram": 0.35}
 
 
 def build_schema() -> Schema:
@@ -82,9 +83,8 @@ def build_schema() -> Schema:
         passage_id=ID(stored=True, unique=True),
         doc_id=ID(stored=True),
         year=ID(stored=True),
+        pnum=COLUMN(NumericColumn("Q")),
         content=TEXT(analyzer=ChineseAnalyzer(), phrase=True, stored=True),
-        content_bi=TEXT(analyzer=BigramAnalyzer(), phrase=True),
-        meta=TEXT(analyzer=ChineseAnalyzer(), phrase=True),
-        meta_bi=TEXT(analyzer=BigramAnalyzer(), phrase=True),
+        meta=TEXT(analyzer=ChineseAnalyzer(), phrase=False),
         data=STORED(),
     )

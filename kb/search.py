@@ -21,17 +21,21 @@ requests when ``kb build`` has swapped in a new version.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.scoring import BM25F
 
 from kb import analysis
+from kb.ngrams import NgramIndex
 from kb.errors import NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
@@ -45,13 +49,73 @@ FACET_LIMIT = 20
 PHRASE_BOOST = 2.0
 
 
-def _bigram_match(field: str, text: str, boost: float) -> wq.Query | None:
-    toks = [t.text for t in analysis.bigrams(text, folded=True)]
-    if not toks:
-        return None
-    if len(toks) == 1:
-        return wq.Term(field, toks[0], boost=boost)
-    return wq.Phrase(field, toks, slop=1, boost=boost)
+class BigramQuery(wq.Query):
+    """Passages holding every character pair of ``text`` (from the :mod:`kb.ngrams` side index).
+
+    With ``verify`` the passage text must hold ``text`` contiguously (phrases, exclusions); without
+    it, co-occurrence of all pairs inside one short passage is taken as a match, scored below words.
+    """
+
+    def __init__(self, text: str, boost: float = 1.0, verify: bool = False) -> None:
+        self.text = text
+        self.boost = boost
+        self.verify = verify
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, BigramQuery) and (self.text, self.boost, self.verify) ==
+                (other.text, other.boost, other.verify))
+
+    def __hash__(self) -> int:
+        return hash((BigramQuery, self.text, self.boost, self.verify))
+
+    def __repr__(self) -> str:
+        return f"BigramQuery({self.text!r}, boost={self.boost}, verify={self.verify})"
+
+    def __unicode__(self) -> str:
+        return f"bigrams:{self.text}"
+
+    __str__ = __unicode__
+
+    def _pnums(self, searcher) -> np.ndarray:
+        top = searcher.get_parent()
+        cache = getattr(top, "kb_lookups", None)
+        if cache is None:
+            return np.empty(0, np.uint64)
+        if self.text not in cache:  # once per query, not once per segment
+            cache[self.text] = top.kb_ngrams.lookup(self.text)
+        return cache[self.text]
+
+    def estimate_size(self, ixreader) -> int:
+        return ixreader.doc_count_all()
+
+    def matcher(self, searcher, context=None):
+        wanted = self._pnums(searcher)
+        reader = searcher.reader()
+        if wanted.size == 0 or reader.doc_count_all() == 0:
+            return NullMatcher()
+        pnums = _segment_pnums(reader)
+        docnums = np.nonzero(np.isin(pnums, wanted))[0]
+        if reader.has_deletions():
+            docnums = np.array([d for d in docnums.tolist() if not reader.is_deleted(d)], dtype=np.int64)
+        if self.verify and docnums.size:
+            docnums = np.array([d for d in docnums.tolist()
+                                if self.text in analysis.fold(reader.stored_fields(d).get("content", ""))],
+                               dtype=np.int64)
+        if docnums.size == 0:
+            return NullMatcher()
+        n = max(searcher.get_parent().doc_count_all(), 1)
+        df = max(int(wanted.size), 1)
+        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return ListMatcher(docnums.tolist(), all_weights=self.boost * idf * 1.2)
+
+
+def _segment_pnums(reader) -> np.ndarray:
+    """docnum → pnum for one segment reader, read once from the column and kept on the reader."""
+    cached = getattr(reader, "_kb_pnums", None)
+    if cached is None:
+        cached = np.fromiter(reader.column_reader("pnum"), dtype=np.uint64, count=reader.doc_count_all())
+        reader._kb_pnums = cached
+    return cached
 
 
 def _word_match(word: str) -> wq.Query:
@@ -60,54 +124,48 @@ def _word_match(word: str) -> wq.Query:
         wq.Term("content", word, boost=FIELD_BOOSTS["content"]),
         wq.Term("meta", word, boost=FIELD_BOOSTS["meta"]),
     ]
-    for field in ("content_bi", "meta_bi"):
-        q = _bigram_match(field, word, FIELD_BOOSTS[field])
-        if q is not None:
-            options.append(q)
+    if analysis.is_cjk(word) and len(word) > 1:
+        options.append(BigramQuery(word, boost=FIELD_BOOSTS["bigram"]))
     return wq.Or(options)
 
 
 def _alternative_query(alt: Alternative) -> tuple[wq.Query | None, list[str]]:
     """(required query, strings to highlight) for one term or phrase."""
-    folded = analysis.fold(alt.text)
+    folded = analysis.fold(alt.text).strip()
     words = [t.text for t in analysis.words(folded, folded=True)]
     if not words:
         return None, []
-    contiguous = [q for q in (
-        _bigram_match("content_bi", folded, FIELD_BOOSTS["content_bi"] * PHRASE_BOOST),
-        _bigram_match("meta_bi", folded, FIELD_BOOSTS["meta_bi"] * PHRASE_BOOST),
-    ) if q is not None]
+    word_phrase = wq.Phrase("content", words, boost=PHRASE_BOOST) if len(words) > 1 else \
+        wq.Term("content", words[0], boost=PHRASE_BOOST)
     if alt.phrase:
-        word_phrase = wq.Phrase("content", words, boost=PHRASE_BOOST) if len(words) > 1 else \
-            wq.Term("content", words[0], boost=PHRASE_BOOST)
-        required = wq.Or(contiguous) if len(contiguous) > 1 else contiguous[0]
-        return wq.AndMaybe(required, word_phrase), [_phrase_mark(folded)] + words
+        required = wq.Or([word_phrase, BigramQuery(_cjk_only(folded), FIELD_BOOSTS["bigram"], verify=True)]) \
+            if _cjk_only(folded) else word_phrase
+        return required, [folded] + words
     # single CJK characters of a longer term help ranking but are not required
     needed = [w for w in words if not (len(w) == 1 and analysis.is_cjk(w))] or words
     required = wq.And([_word_match(w) for w in needed]) if len(needed) > 1 else _word_match(needed[0])
-    bonus: list[wq.Query] = list(contiguous)
+    bonus: list[wq.Query] = []
     if len(words) > 1:
-        bonus.append(wq.Phrase("content", words, boost=PHRASE_BOOST))
-    marks = [folded.strip()] + [w for w in words if w in needed]
-    if len(words) == 1 and len(words[0]) < len(folded.strip()):
-        marks.append(words[0])
+        bonus.append(word_phrase)
+        if _cjk_only(folded):
+            bonus.append(BigramQuery(_cjk_only(folded), boost=FIELD_BOOSTS["bigram"] * PHRASE_BOOST))
+    marks = [folded] + [w for w in words if w in needed]
     return (wq.AndMaybe(required, wq.Or(bonus)) if bonus else required), marks
 
 
-def _phrase_mark(folded: str) -> str:
-    return folded.strip()
+def _cjk_only(folded: str) -> str:
+    """The term with what the bigram index does not hold (spaces, ASCII, punctuation) taken out."""
+    return "".join(ch for ch in folded if analysis.is_cjk(ch)) if len(folded) > 1 else ""
 
 
 def _exclusion_query(alt: Alternative) -> wq.Query | None:
-    folded = analysis.fold(alt.text)
+    folded = analysis.fold(alt.text).strip()
     words = [t.text for t in analysis.words(folded, folded=True)]
     if not words:
         return None
-    options = [q for q in (_bigram_match("content_bi", folded, 1.0),) if q is not None]
-    if len(words) == 1:
-        options.append(wq.Term("content", words[0]))
-    else:
-        options.append(wq.Phrase("content", words))
+    options: list[wq.Query] = [wq.Term("content", words[0]) if len(words) == 1 else wq.Phrase("content", words)]
+    if analysis.is_cjk(folded) and len(folded) > 1:
+        options.append(BigramQuery(folded, verify=True))
     return wq.Or(options)
 
 
@@ -144,6 +202,7 @@ def compile_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None
     return strict, loose, list(dict.fromkeys(m for m in marks if m)), group_queries
 
 
+
 class KnowledgeBase:
     """An opened index: search, documents, tables of contents, passages."""
 
@@ -153,12 +212,14 @@ class KnowledgeBase:
         self._local = threading.local()
         self._version: Path | None = None
         self._ix = None
+        self._ngrams: NgramIndex | None = None
         self._manifest: dict = {}
         self._checked = 0.0
         self._refresh(force=True)
 
     # --- versions -------------------------------------------------------------------------------
     def _refresh(self, force: bool = False) -> None:
+        """Open the version ``CURRENT`` names, if it is not the one open (checked at most twice a second)."""
         now = time.monotonic()
         if not force and now - self._checked < 0.5:
             return
@@ -171,7 +232,8 @@ class KnowledgeBase:
                 return
             ix = whoosh_index.open_dir(str(version))
             manifest = read_manifest(version)
-            self._ix, self._manifest, self._version = ix, manifest, version
+            grams = NgramIndex(version)
+            self._ix, self._manifest, self._ngrams, self._version = ix, manifest, grams, version
 
     def _searcher(self):
         self._refresh()
@@ -182,7 +244,9 @@ class KnowledgeBase:
             if old is not None:
                 old.close()
             local.searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+            local.searcher.kb_ngrams = self._ngrams
             local.ix = ix
+        local.searcher.kb_lookups = {}
         return local.searcher
 
     @property
