@@ -5,7 +5,7 @@ query marks the Simplified passage and ``ＡＢＣ`` marks ``abc``. Everything e
 
 >>> spans = find_spans("全年完成综合交通投资43.68亿元，公路建设投资34.78亿元。", ["交通投资", "43.68", "投资"])
 >>> spans
-[(6, 15), (20, 22)]
+[(6, 15), (22, 24)]
 >>> snippet_html("甲。<b>乙</b>交通投资。丙", ["交通投资"])
 '甲。&lt;b&gt;乙&lt;/b&gt;<mark>交通投资</mark>。丙'
 """
