@@ -75,7 +75,7 @@ def BigramAnalyzer() -> BigramTokenizer:  # noqa: N802
 
 
 # Whole-word matches count for more than bigram-only ones; passage text for more than title/headings.
-FIELD_BOOSTS = {"content": 1.0, "meta": 0.5, "bigram": 0.35}
+FIELD_BOOSTS = {"content": 1.0, "meta": 1.0, "bigram": 0.35}
 
 
 def build_schema() -> Schema:
