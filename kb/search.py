@@ -141,16 +141,32 @@ def _alternative_query(alt: Alternative) -> tuple[wq.Query | None, list[str]]:
         required = wq.Or([word_phrase, BigramQuery(_cjk_only(folded), FIELD_BOOSTS["bigram"], verify=True)]) \
             if _cjk_only(folded) else word_phrase
         return required, [folded] + words
-    # single CJK characters of a longer term help ranking but are not required
-    needed = [w for w in words if not (len(w) == 1 and analysis.is_cjk(w))] or words
+    # jieba leaves unknown names in single characters (来甬 → 来/甬) and may cut the text
+    # differently (新来/甬): runs of single characters are required together, through the bigrams;
+    # a lone single character of a longer term helps ranking but is not required
+    needed = [w for w in _join_single_chars(words) if not (len(w) == 1 and analysis.is_cjk(w))] or words
     required = wq.And([_word_match(w) for w in needed]) if len(needed) > 1 else _word_match(needed[0])
     bonus: list[wq.Query] = []
     if len(words) > 1:
         bonus.append(word_phrase)
         if _cjk_only(folded):
             bonus.append(BigramQuery(_cjk_only(folded), boost=FIELD_BOOSTS["bigram"] * PHRASE_BOOST))
-    marks = [folded] + [w for w in words if w in needed]
+    marks = [folded] + needed
     return (wq.AndMaybe(required, wq.Or(bonus)) if bonus else required), marks
+
+
+def _join_single_chars(words: list[str]) -> list[str]:
+    """``['来', '甬', '大学生']`` → ``['来甬', '大学生']``: adjacent one-character CJK words as one run."""
+    out: list[str] = []
+    in_run = False
+    for word in words:
+        single = len(word) == 1 and analysis.is_cjk(word)
+        if single and in_run:
+            out[-1] += word
+        else:
+            out.append(word)
+        in_run = single
+    return out
 
 
 def _cjk_only(folded: str) -> str:

@@ -1,0 +1,109 @@
+"""The evaluation query files stay usable: they parse, they are big enough, and (for the mixed-corpus file)
+every expected substring still occurs somewhere in the corpus, so the file cannot silently rot when the
+corpus or the folding changes."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from kb.analysis import fold
+from kb.evaluate import parse_eval_lines
+from kb.loaders import decode
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED_FILE = SHARED / "eval" / "seed-queries.tsv"
+MIXED_FILE = ROOT / "tests" / "eval-mixed.tsv"
+MIXED_CORPUS = [ROOT / "corpus", SHARED / "corpora" / "reports", SHARED / "corpora" / "gbk"]
+MIN_QUERIES = 40
+MIN_MIXED_QUERIES = 60
+
+
+def _eval_files() -> list[Path]:
+    files = sorted((ROOT / "tests").glob("*.tsv"))
+    if SEED_FILE.is_file():
+        files.append(SEED_FILE)
+    return files
+
+
+def _cases(path: Path):
+    return parse_eval_lines(path.read_text(encoding="utf-8").splitlines())
+
+
+def test_the_mixed_file_is_among_the_eval_files():
+    assert MIXED_FILE in _eval_files()
+
+
+@pytest.mark.parametrize("path", _eval_files(), ids=lambda p: p.name)
+def test_eval_file_parses_and_is_big_enough(path: Path):
+    cases = _cases(path)
+    minimum = MIN_MIXED_QUERIES if path == MIXED_FILE else MIN_QUERIES
+    assert len(cases) >= minimum, f"{path.name}: {len(cases)} queries, want at least {minimum}"
+    for case in cases:
+        assert case.query and case.expected, f"{path.name} line {case.line}: empty query or expected"
+        assert all(e.strip() == e and e for e in case.expected), f"{path.name} line {case.line}: blank alternative"
+
+
+@pytest.mark.parametrize("path", _eval_files(), ids=lambda p: p.name)
+def test_eval_file_has_no_duplicate_queries(path: Path):
+    queries = [c.query for c in _cases(path)]
+    duplicates = sorted({q for q in queries if queries.count(q) > 1})
+    assert not duplicates, f"{path.name}: repeated queries {duplicates}"
+
+
+@lru_cache(maxsize=1)
+def _folded_corpus() -> tuple[tuple[str, str], ...]:
+    """(file name, folded text) for every document of the mixed corpus; GBK files decode as GB18030."""
+    docs = []
+    for folder in MIXED_CORPUS:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix.lower() in (".txt", ".md", ".markdown", ".html", ".htm"):
+                docs.append((path.name, fold(decode(path.read_bytes(), path))))
+    return tuple(docs)
+
+
+def test_every_expected_substring_of_the_mixed_file_occurs_in_the_corpus():
+    missing_dirs = [str(d) for d in MIXED_CORPUS if not d.is_dir()]
+    if missing_dirs:
+        pytest.skip(f"mixed corpus not available: {', '.join(missing_dirs)}")
+    docs = _folded_corpus()
+    assert len(docs) >= 100, "the mixed corpus looks incomplete"
+    missing = []
+    for case in _cases(MIXED_FILE):
+        for expected in case.expected:
+            wanted = fold(expected)
+            if not any(wanted in text for _, text in docs):
+                missing.append(f"line {case.line}: {expected!r} (query {case.query!r})")
+    assert not missing, "expected substrings found in no corpus file:\n" + "\n".join(missing)
+
+
+def test_the_gbk_reports_are_read_as_gb18030():
+    gbk = SHARED / "corpora" / "gbk"
+    if not gbk.is_dir():
+        pytest.skip("GBK corpus not available")
+    text = fold(decode((gbk / "gwr-national-2006-gbk.txt").read_bytes()))
+    assert "18.23万亿元" in text
+
+
+def test_the_baseline_scores_an_eval_file_like_kb_eval(tmp_path: Path):
+    from kb.baseline import build_baseline
+    from kb.evaluate import evaluate
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("某局2023年工作总结\n\n一、交通建设\n全年完成综合交通投资43.68亿元，位居全市第一。\n",
+                                  encoding="utf-8")
+    (corpus / "b.txt").write_text("某市政府工作报告\n\n一、经济运行\n全市地区生产总值21860亿元，增长4.7%。\n",
+                                  encoding="utf-8")
+    queries = tmp_path / "q.tsv"
+    queries.write_text("# two queries\n综合交通投资\t43.68亿元\n地区生产总值\t21860亿元\n", encoding="utf-8")
+    search = build_baseline([corpus], tmp_path / "ix")
+    try:
+        assert search("综合交通投资").hits[0].text.startswith("全年完成综合交通投资")
+        report = evaluate(queries, search)
+    finally:
+        search.close()
+    assert (report.n, report.hit1) == (2, 1.0)
