@@ -20,6 +20,7 @@ requests when ``kb build`` has swapped in a new version.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import threading
@@ -275,11 +276,9 @@ class KnowledgeBase:
         started = time.perf_counter()
         page = max(1, min(int(page or 1), MAX_PAGE))
         raw = q or ""
-        if doc:
-            raw_for_parse = f"{raw} doc:{doc}"
-        else:
-            raw_for_parse = raw
-        parsed = parse_query(raw_for_parse) if len(raw) <= 500 else parse_query(raw)
+        parsed = parse_query(raw)
+        if doc:  # a filter given beside the query, never pasted into it
+            parsed = dataclasses.replace(parsed, doc_ids=(doc,))
         strict, loose, marks, groups = compile_query(parsed)
         if strict is None:
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,

@@ -1,1 +1,97 @@
-"""Placeholder: the Flask app factory lands with the web UI issue."""
+"""The web UI and JSON API: ``create_app()`` → a Flask app over one :class:`kb.search.KnowledgeBase`.
+
+Flaskr-style: no app object at import; configuration from ``from_mapping`` defaults, then the test
+config. Pages live in :mod:`web.views` (blueprints ``pages`` and ``api``), the index handle in
+:mod:`web.db` (``get_kb()``), what the document page shows in :mod:`web.render`.
+
+Errors are turned into pages here and nowhere else: an unknown id is a 404, an over-long query a 400
+with its message, a missing index a 503 saying to run ``kb build``; under ``/api/`` the same errors
+come back as ``{"error": ...}`` JSON.
+
+>>> app = create_app({"KB_INDEX": "/nonexistent", "TESTING": True})   # doctest: +SKIP
+>>> app.test_client().get("/").status_code                            # doctest: +SKIP
+503
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.errors import IndexMissingError, NotFoundError, QueryError
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; ``KB_INDEX`` (default: env ``KB_INDEX`` or ``index``) names the index folder."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        KB_INDEX=os.environ.get("KB_INDEX", "index"),
+        MAX_CONTENT_LENGTH=1 << 20,  # only GETs are served; anything bigger is not ours
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # readable Chinese in the API
+
+    from web import db, views
+
+    db.init_app(app)
+    app.register_blueprint(views.pages)
+    app.register_blueprint(views.api)
+    _register_errors(app)
+
+    @app.after_request
+    def _secure(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _error(status: int, title: str, message: str, *, detail: str | None = None, template: str = "error.html",
+           headers: dict[str, str] | None = None) -> tuple[Any, int, dict[str, str]]:
+    """The error as a page, or as ``{"error": detail or message, "status": ...}`` for API clients."""
+    if _wants_json():
+        return jsonify(error=detail or message, status=status), status, headers or {}
+    body = render_template(template, status=status, title=title, message=message)
+    return body, status, headers or {}
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(NotFoundError)
+    def _not_found(exc: NotFoundError):
+        return _error(404, "找不到页面", "没有这个文档或段落，链接可能已失效。", detail=str(exc))
+
+    @app.errorhandler(QueryError)
+    def _bad_query(exc: QueryError):
+        return _error(400, "查询无法处理", str(exc))
+
+    @app.errorhandler(IndexMissingError)
+    def _no_index(exc: IndexMissingError):
+        return _error(503, "索引尚未建立", str(exc), template="missing_index.html")
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        titles = {400: "请求有误", 404: "找不到页面", 405: "不支持的请求方法", 413: "请求过大"}
+        messages = {404: "没有这个页面，链接可能已失效。", 405: "这个地址只支持 GET 请求。"}
+        status = exc.code or 500
+        methods = getattr(exc, "valid_methods", None)  # a 405 says what is allowed
+        allow = {"Allow": ", ".join(methods)} if methods else {}
+        return _error(status, titles.get(status, "出错了"), messages.get(status, exc.description or exc.name),
+                      detail=exc.description or exc.name, headers=allow)

@@ -1,0 +1,44 @@
+"""The app's one :class:`kb.search.KnowledgeBase`, opened on first use.
+
+``get_kb()`` is the flaskr ``get_db()``: views call it and never open an index themselves. One
+KnowledgeBase per app is shared by all request threads (it keeps per-thread searchers and reopens
+itself when ``kb build`` swaps in a new version). It is opened lazily, so the app starts even before
+the first build and shows a "run kb build" page (``IndexMissingError`` → 503) until there is an index.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from kb.search import KnowledgeBase
+
+_EXT = "kb"
+
+
+class _Holder:
+    """Opens the KnowledgeBase once, under a lock, and keeps it."""
+
+    def __init__(self, index_dir: str) -> None:
+        self.index_dir = index_dir
+        self.lock = threading.Lock()
+        self.kb: KnowledgeBase | None = None
+
+    def get(self) -> KnowledgeBase:
+        kb = self.kb
+        if kb is None:
+            with self.lock:
+                if self.kb is None:
+                    self.kb = KnowledgeBase(self.index_dir)  # IndexMissingError until `kb build` ran
+                kb = self.kb
+        return kb
+
+
+def get_kb() -> KnowledgeBase:
+    """The current app's KnowledgeBase (raises ``IndexMissingError`` when there is no index yet)."""
+    return current_app.extensions[_EXT].get()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXT] = _Holder(str(app.config["KB_INDEX"]))
