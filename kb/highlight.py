@@ -86,7 +86,8 @@ def best_window(text: str, spans: list[tuple[int, int]], limit: int) -> tuple[in
             j += 1
             end = sentences[j][1]
         inside = {text[s:e] for s, e in spans if s >= start and e <= end}
-        score = len(inside) * 10 + sum(1 for s, e in spans if s >= start and e <= end) - i * 0.01
+        # distinct matched strings, longer ones (the whole term) above their parts, then repeats
+        score = sum(len(t) for t in inside) * 10 + sum(1 for s, e in spans if s >= start and e <= end) - i * 0.01
         if score > best_score:
             best, best_score = (start, end), score
     start, end = best

@@ -479,6 +479,8 @@ def index_rows(chunked: Chunked, fid: int, folded_body: str | None = None) -> li
     rows = []
     meta_cache: dict[tuple[str, ...], list[str]] = {}
     for p in chunked.passages:
+        if p.anchor.count("-") > 1:
+            continue  # the same text again in this document (scraped pages repeat): shown, not searched twice
         meta = meta_cache.get(p.section_path)
         if meta is None:
             meta = analysis.search_words(" ".join((doc.title,) + p.section_path))
