@@ -123,7 +123,7 @@ def test_search_page_shows_highlighted_hits(web_client: FlaskClient) -> None:
         assert landmark in tags
     assert re.search(r"找到 <strong>\d+</strong> 个段落", page)
     assert "毫秒" in page
-    assert "<mark>综合交通</mark>" in page
+    assert "<mark>综合交通投资</mark>" in page
     # every hit links to its permalink, carrying the query so the document page marks it
     links = re.findall(r'class="hit-link" href="([^"]+)"', page)
     assert links and all(link.startswith("/p/") for link in links)
@@ -357,7 +357,7 @@ def test_api_search_shape(web_client: FlaskClient) -> None:
         assert isinstance(hit["section_path"], list)
     top = data["hits"][0]
     assert top["doc_id"] == MISSION_DOC
-    assert "<mark>综合交通</mark>" in top["snippet_html"]
+    assert "<mark>综合交通投资</mark>" in top["snippet_html"]
     assert "综合交通投资43.68亿元" in top["text"]
     assert {"doc_id", "doc_title", "count"} <= data["facets"][0].keys()
 
