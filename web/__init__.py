@@ -36,6 +36,8 @@ SECURITY_HEADERS = {
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``KB_INDEX`` (default: env ``KB_INDEX`` or ``index``) names the index folder."""
     app = Flask(__name__)
+    # an id is one path segment: "/doc//x" is not found, not redirected to another id
+    app.url_map.merge_slashes = False
     app.config.from_mapping(
         KB_INDEX=os.environ.get("KB_INDEX", "index"),
         MAX_CONTENT_LENGTH=1 << 20,  # only GETs are served; anything bigger is not ours
