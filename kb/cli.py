@@ -200,5 +200,35 @@ def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
                    max_request_body_size=1 << 20)
 
 
+@main.command()
+@click.option("--corpus", "corpus_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Corpus folder (repeatable). Default: ../shared/corpora/lawtext-gov, else corpus.")
+@click.option("--queries", "query_files", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Query file (repeatable; .tsv: first column). Default: seed + tests/*.tsv + kb's fixed list.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True, help="Folder for the JSON and Markdown reports.")
+@click.option("--quick", is_flag=True, help="Small corpus (a sample of lawtext-gov files), one timed pass.")
+@click.option("--sample", type=click.IntRange(0), default=None,
+              help="Use an evenly spread sample of N corpus files (0: all).")
+@click.option("--skip-baselines", is_flag=True, help="Measure kb only.")
+@click.option("--repeat", type=click.IntRange(1, 100), default=None,
+              help="Timed passes over the query set (default 3, 1 with --quick).")
+@click.option("--workers", type=click.IntRange(1), default=None, help="Passed to kb's build (default: kb's own).")
+@_kb_errors
+def bench(corpus_dirs: tuple[Path, ...], query_files: tuple[Path, ...], out_dir: Path, quick: bool,
+          sample: int | None, skip_baselines: bool, repeat: int | None, workers: int | None) -> None:
+    """Measure build, incremental build, query latency, cold start and memory against two baselines."""
+    from kb.bench import run_bench
+
+    report = run_bench(corpus_dirs=list(corpus_dirs), query_files=list(query_files), out_dir=out_dir, quick=quick,
+                       sample=sample, skip_baselines=skip_baselines, repeat=repeat, workers=workers,
+                       log=lambda msg: click.echo(f"[{time.strftime('%H:%M:%S')}] {msg}", err=True))
+    click.echo(report.table())
+    click.echo(f"\nreports: {report.json_path}  {report.md_path}")
+    if report.failed:
+        sys.exit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -35,6 +35,8 @@ _CHROME_PATTERNS = [
     r"^[（(]?\s*责任编辑",
     r"【?\s*字体\s*[:：]|字号\s*[:：]|【\s*(大|打印|关闭)",
     r"^(分享|分享到|收藏|打印|打印本页|关闭|关闭窗口|返回顶部|扫一扫|相关附件|相关链接|相关文档)",
+    r"^(时间|日期|阅读量|阅读数|点击量|字号)\s*[:：]\s*$",
+    r"^(上一页|下一页)|上一页.*下一页",
     r"扫一扫在手机|E-mail推荐|点击图片进入|innerHTML|document\.(all|write|getElement)",
     r"^[0-9a-f]{32}\s*[:：]$",
     r"^\d{4}[-/年]\d{1,2}[-/月]\d{1,2}日?\s+\d{1,2}[:时]\d{2}",
@@ -45,16 +47,47 @@ _CHROME_PATTERNS = [
 _CHROME = re.compile("|".join(f"(?:{p})" for p in _CHROME_PATTERNS))
 _ONLY_SYMBOLS = re.compile(r"^[\W_]*$")
 _BREADCRUMB = re.compile(r"^(?:当前位置|您的位置|您现在的位置|所在位置)\s*[:：]?\s*(.*)$")
-_DATE_FIELD = re.compile(r"(?:发布日期|发布时间|发表时间)\s*[:：]\s*(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})")
+_DATE_FIELD = re.compile(r"(?:发布日期|发布时间|发表时间|^时间|^日期)\s*[:：]\s*(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})")
 _SOURCE_FIELD = re.compile(r"(?:信息来源|来源)\s*[:：]\s*([^\s　]+)")
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
-_GENERIC_TITLE = re.compile(r"^(政府工作报告|工作报告|工作总结|工作计划)$")
-_VENUE = re.compile(r"在(.{2,12}?)第.{1,4}届")
+# R on a Windows machine writes a character its locale cannot encode as the literal text "<U+00A0>"
+_R_ESCAPE = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>")
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# a chrome label whose value a scraper put on the next line: "来源：" / "宁夏日报客户端"
+_LABEL_ONLY = re.compile(r"^(?:信息来源|文章来源|来源|稿源|发布日期|发布时间|发表时间|时间|日期|作者|编辑|责任编辑"
+                         r"|浏览次数|访问次数|点击数|阅读次数|阅读量)\s*[:：]\s*$")
+# where an article page ends: what follows is links, share buttons and teasers of other pages
+_FOOTER = re.compile(r"^(?:[【\[]\s*)?(?:扫一扫在手机|相关附件|相关链接|相关文档|相关阅读|相关新闻|打印本页|关闭窗口"
+                     r"|[（(]?\s*责任编辑)")
+_FOOTER_LINE_MAX = 80  # a footer holds short lines only; a real paragraph after the marker means it was not one
+_GENERIC_TITLE = re.compile(r"^(?:\d{4}年(?:度)?)?(?:省|市|自治区|自治州|州|县|区)?(?:人民)?"
+                            r"(?:政府工作报告|工作报告|工作总结|工作计划)$")
+# province-level names: a provincial report says "我代表省人民政府" and "全省" but names itself only in passing
+_PROVINCES = {
+    "北京": "北京市", "天津": "天津市", "河北": "河北省", "山西": "山西省", "内蒙古": "内蒙古自治区", "辽宁": "辽宁省",
+    "吉林": "吉林省", "黑龙江": "黑龙江省", "上海": "上海市", "江苏": "江苏省", "浙江": "浙江省", "安徽": "安徽省",
+    "福建": "福建省", "江西": "江西省", "山东": "山东省", "河南": "河南省", "湖北": "湖北省", "湖南": "湖南省",
+    "广东": "广东省", "广西": "广西壮族自治区", "海南": "海南省", "重庆": "重庆市", "四川": "四川省", "贵州": "贵州省",
+    "云南": "云南省", "西藏": "西藏自治区", "陕西": "陕西省", "甘肃": "甘肃省", "青海": "青海省",
+    "宁夏": "宁夏回族自治区", "新疆": "新疆维吾尔自治区",
+}
+_LEVEL_WORD = re.compile(r"(?:本|全|我)?(?:省|市|自治区|自治州|州|县|区|地区|盟)")  # "我代表自治区人民政府" names no place
+_PROVINCIAL = re.compile(r"代表(?:省|自治区)人民政府|全省|全区")
+_VENUES = [
+    re.compile(r"在((?:[\u4e00-\u9fff]{2,12}?)(?:省|市|自治区|自治州|州|地区|盟|县|区))第[一二三四五六七八九十\d]{1,4}届"),
+    re.compile(r"(?:^|日|，)((?:[\u4e00-\u9fff]{2,12}?)(?:省|市|自治区|自治州|州|地区|盟|县|区))第[一二三四五六七八九十\d]{1,4}届",
+               re.M),
+    re.compile(r"代表(国务院)"),
+    re.compile(r"代表([\u4e00-\u9fff]{2,12}?(?:省|市|自治区|自治州|州|地区|盟|县|区))人民政府"),
+]
 _DOC_KIND = re.compile(r"报告|总结|计划|规划|纲要|意见|通知|办法|方案|决定|公报|要点")
+_SALUTATION = re.compile(r"^(?:\*\*)?各位(?:代表|委员)")
+_LETTER_SPACED = re.compile(r"(?:[\u4e00-\u9fff\d] +){3,}[\u4e00-\u9fff\d]")
+_SUBTITLE_DASH = re.compile(r"\s*(?:——|──|--)\s*")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -137,7 +170,7 @@ def doc_id_for(path: Path, root: Path | None) -> str:
     >>> doc_id_for(Path("corpus/reports/gwr-2023.txt"), Path("corpus"))
     'reports--gwr-2023'
     >>> doc_id_for(Path("c/白城市/2021.md"), Path("c"))
-    'd-9b25f2e1a83a'
+    'd-52f1c855ac11'
     """
     try:
         rel = Path(path).relative_to(root) if root else Path(Path(path).name)
@@ -151,36 +184,50 @@ def doc_id_for(path: Path, root: Path | None) -> str:
 
 
 def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, root: Path | None) -> Document:
+    text = _R_ESCAPE.sub(_chr_or_keep, text).translate(_ZERO_WIDTH)
+    head_with_comments = text[:3000]  # a comment such as <!-- 省长…在河南省第十三届… --> still names the venue
     text = _HTML_COMMENT.sub("", text).replace("\u00a0", " ").replace("\u3000", " ")
     breadcrumb, date, source = "", "", meta.get("source", "")
+    if source.startswith(("http://", "https://")):
+        source = ""  # a URL says where the file was scraped from, not which office issued it
+    lines = _cut_footer([ln.strip() for ln in text.split("\n")])
     kept: list[str] = []
-    lines = text.split("\n")
     i = 0
     while i < len(lines):
-        line = lines[i].strip()
+        line = lines[i]
         i += 1
         if not line:
             kept.append("")
             continue
+        if len(line) == 1 and line in "（(【[“《" and i < len(lines) and lines[i]:
+            lines[i] = line + lines[i]  # "（" / "三）改革开放…": a marker the scraper broke over two lines
+            continue
         crumb = _BREADCRUMB.match(line)
-        if crumb:
-            parts = [crumb.group(1)]
+        if crumb or (line == "首页" and _next_text(lines, i)[:1] in (">", "›")):
+            parts = [crumb.group(1) if crumb else line]
             # a breadcrumb often runs on over the next lines: "首页", ">", "政务信息", "> 计划总结" …
             while i < len(lines):
-                nxt = lines[i].strip()
+                nxt = lines[i]
                 last = next((p for p in reversed(parts) if p), "")
                 after_sep = last.rstrip()[-1:] in (">", "›")
                 if not (nxt[:1] in (">", "›", "") or nxt == "首页" or (after_sep and len(nxt) <= 12)):
                     break
                 parts.append(nxt)
                 i += 1
-            breadcrumb = breadcrumb or re.sub(r"\s*(>+|›)\s*", " > ", " ".join(p for p in parts if p)).strip(" >")
+            trail = re.sub(r"\s*(>+|›)\s*", " > ", " ".join(p for p in parts if p)).strip(" >")
+            if _next_text(lines, i) == trail.rpartition(" > ")[2]:
+                i = _skip_to_text(lines, i) + 1  # the column name repeated under the breadcrumb
+            breadcrumb = breadcrumb or trail
             continue
-        if _CHROME.search(line):
-            found = _DATE_FIELD.search(line)
+        if _CHROME.search(line) or _LABEL_ONLY.match(line):
+            field_line = line
+            if _LABEL_ONLY.match(line) and i < len(lines) and _is_label_value(line, lines[i]):
+                field_line = line + lines[i]
+                i += 1
+            found = _DATE_FIELD.search(field_line)
             if found and not date:
                 date = "%s-%02d-%02d" % (found.group(1), int(found.group(2)), int(found.group(3)))
-            found = _SOURCE_FIELD.search(line)
+            found = _SOURCE_FIELD.search(field_line)
             if found and not source and "http" not in found.group(1):
                 source = found.group(1)
             continue
@@ -193,18 +240,17 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
     title = meta.get("title", "") or title_hint
     if not title:
         title, body_lines = _title_from_body(body_lines)
-    title = title.strip().strip("*").strip()
-    if _GENERIC_TITLE.match(title):
-        venue = _VENUE.search("".join(body_lines[:6]))
-        if venue:
-            title = venue.group(1) + title
-    if not title:
-        title = path.stem
-    if not date:
-        date = _date_from(meta.get("date", "")) or _date_from("\n".join(body_lines[:8]), cn_only=True)
+    raw_title, title = title, _clean_title(title)
+    if not date:  # the speech date: in the subtitle ("——2016年3月5日在…") or near the top of the text
+        date = _date_from(meta.get("date", "")) or _date_from("\n".join([raw_title] + body_lines[:8]), cn_only=True)
     if not date:
         year = _YEAR.search(title) or _YEAR.search(path.stem)
         date = year.group(1) if year else ""
+    if _GENERIC_TITLE.match(title):
+        title = _specific_title(title, date, "\n".join([head_with_comments] + body_lines[:15]), "\n".join(body_lines))
+    if not title:
+        title = path.stem
+    body_lines = _drop_repeated_title(body_lines, title)
     body = "\n".join(body_lines).strip("\n")
     raw_text = body.encode("utf-8")
     return Document(
@@ -220,6 +266,97 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
     )
 
 
+def _chr_or_keep(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def _next_text(lines: list[str], i: int) -> str:
+    j = _skip_to_text(lines, i)
+    return lines[j] if j < len(lines) else ""
+
+
+def _skip_to_text(lines: list[str], i: int) -> int:
+    while i < len(lines) and not lines[i]:
+        i += 1
+    return i
+
+
+def _is_label_value(label: str, line: str) -> bool:
+    """Whether ``line`` is the value of the chrome ``label`` on the line before it.
+
+    A count must be digits, a time must be a date; a name (source, editor) must be short and not a
+    sentence. Anything else is left to be read as a line of its own.
+    """
+    if not line or _LABEL_ONLY.match(line):
+        return False
+    if re.match(r"^(?:浏览次数|访问次数|点击数|阅读次数|阅读量)", label):
+        return bool(re.fullmatch(r"\d[\d,]*\s*次?", line))
+    if re.match(r"^(?:发布日期|发布时间|发表时间|时间|日期)", label):
+        return bool(re.match(r"^\d{4}\s*[-/年.]\s*\d{1,2}", line)) and len(line) <= 30
+    return len(line) <= 20 and not re.search(r"[。；;！？!?，,：:]", line) and not _CHROME.search(line)
+
+
+def _cut_footer(lines: list[str]) -> list[str]:
+    """Drop a page footer: a footer marker after which only short lines (links, buttons, teasers) follow.
+
+    The same buttons (``打印本页``, ``关闭窗口``) can stand in a page's header too; a footer is cut
+    only where more text stands before the marker than after it.
+    """
+    after = [0] * (len(lines) + 1)  # characters after each line, and the longest line after it
+    longest = [0] * (len(lines) + 1)
+    for idx in range(len(lines) - 1, -1, -1):
+        after[idx] = after[idx + 1] + len(lines[idx])
+        longest[idx] = max(longest[idx + 1], len(lines[idx]))
+    for idx, line in enumerate(lines):
+        if _FOOTER.match(line) and longest[idx + 1] <= _FOOTER_LINE_MAX and after[idx + 1] <= 2000 and \
+                after[0] - after[idx] > max(after[idx + 1], 200):
+            return lines[:idx]
+    return lines
+
+
+def _clean_title(title: str) -> str:
+    """Markdown emphasis, letter spacing (``政  府  工  作  报  告``) and a ``——`` subtitle taken off a title."""
+    title = title.strip().strip("*").strip()
+    title = _LETTER_SPACED.sub(lambda m: re.sub(r" +", "", m.group(0)), title)
+    doubled = re.fullmatch(r"(.{4,}?)\s*\1", title)  # "2024年广州市政府工作报告2024年广州市政府工作报告"
+    if doubled:
+        title = doubled.group(1)
+    main, sep, _sub = _split_dash(title)
+    if sep and _DOC_KIND.search(main):
+        title = main
+    return title.strip()
+
+
+def _split_dash(title: str) -> tuple[str, str, str]:
+    match = _SUBTITLE_DASH.search(title)
+    if not match or match.start() == 0:
+        return title, "", ""
+    return title[: match.start()], match.group(0), title[match.end():]
+
+
+def _specific_title(title: str, date: str, head: str, text: str) -> str:
+    """``政府工作报告`` names every report alike: add whose it is (from the venue) and the year."""
+    venue = ""
+    joined = head.replace("\n", "")  # "2025年1月8日在宁波市" / "第十六届人民代表大会…" is one phrase
+    for pattern in _VENUES:
+        for found in pattern.finditer(joined):
+            candidate = found.group(1)
+            if not re.search(r"[在第代表会议]", candidate) and not _LEVEL_WORD.fullmatch(candidate):
+                venue = candidate
+                break
+        if venue:
+            break
+    if not venue:
+        venue = _dominant_province(text)
+    if not venue:
+        return title
+    year = re.match(r"^\d{4}年(?:度)?", title)
+    kind = re.sub(r"^(?:省|市|自治区|自治州|州|县|区)?(?:人民)?", "", title[year.end():] if year else title)
+    prefix = year.group(0) if year else (f"{date[:4]}年" if date[:4].isdigit() else "")
+    return f"{prefix}{venue}{kind}"
+
+
 def _collapse_blank(lines: list[str]) -> list[str]:
     """Keep one blank line between paragraphs, none at the ends."""
     out: list[str] = []
@@ -231,20 +368,49 @@ def _collapse_blank(lines: list[str]) -> list[str]:
     return out
 
 
+def _drop_repeated_title(lines: list[str], title: str) -> list[str]:
+    """The title printed again at the top of the text (an ``<h1>``, a bold line) is not body text."""
+    seen = 0
+    for idx, line in enumerate(lines):
+        if not line:
+            continue
+        if _clean_title(line) == title:
+            return _collapse_blank(lines[:idx] + lines[idx + 1:])
+        seen += 1
+        if seen >= 5:
+            break
+    return lines
+
+
+def _dominant_province(text: str) -> str:
+    """The province a provincial report is about: the one it names most, and far more than any other."""
+    if not _PROVINCIAL.search(text):
+        return ""
+    counts = sorted(((text.count(short), full) for short, full in _PROVINCES.items()), reverse=True)
+    (top, full), (second, _) = counts[0], counts[1]
+    return full if top >= 5 and top >= 2 * second else ""
+
+
 def _title_from_body(lines: list[str]) -> tuple[str, list[str]]:
-    """The first short line near the top is the title; it is taken out of the body."""
+    """The title is a short line near the top; it is taken out of the body.
+
+    Lines before it may be a photo caption or a wire-service dateline (sentences, skipped); the
+    search stops at the first heading or at the salutation ``各位代表：`` where the text proper begins.
+    """
     from kb.chunker import heading_of  # the chunker owns what a heading looks like
 
     candidates: list[int] = []
-    for idx, line in enumerate(lines[:12]):
+    for idx, line in enumerate(lines[:15]):
         if not line:
             continue
-        if heading_of(line) is not None or len(line) > 60 or line.endswith(("。", "：", ":")):
+        if heading_of(line) is not None or _SALUTATION.match(line):
             break
+        if len(line) > 60 or "。" in line or line.endswith(("：", ":")) or line.startswith(("——", "──", "(", "（")):
+            continue  # a caption, a dateline sentence or a subtitle, not the title
         candidates.append(idx)
     if not candidates:
         return "", lines
-    # prefer a line that names a kind of document over a stray caption or column name
+    # prefer a line that names a kind of document over a dateline, a caption or a column name
     idx = next((i for i in candidates if _DOC_KIND.search(lines[i])), candidates[0])
     return lines[idx], _collapse_blank(lines[:idx] + lines[idx + 1:])
 

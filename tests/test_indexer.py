@@ -1,0 +1,228 @@
+"""kb/indexer.py: corpus folders → index folder (incremental, atomic), read back through KnowledgeBase.
+
+Small corpora are copied into a temporary folder and built with one worker so each test stays well
+under a second; the session index (``built_index``, two workers, every real report) is checked for
+a clean build and for what it holds.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import DATA, MISSION_DOC, MISSION_PATH
+from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, NotFoundError
+from kb.indexer import BuildReport, build_index, current_version
+from kb.search import KnowledgeBase
+
+SMALL = [MISSION_PATH, DATA / "fixture-plan-2024.txt", DATA / "fixture-notes-2023.md", DATA / "fixture-gbk-crlf.txt"]
+SMALL_IDS = {MISSION_DOC, "fixture-plan-2024", "fixture-notes-2023", "fixture-gbk-crlf"}
+
+
+@pytest.fixture()
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for path in SMALL:
+        shutil.copy2(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture()
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "index"
+
+
+def build(corpus: Path, index_dir: Path, **kwargs) -> BuildReport:
+    return build_index([corpus], index_dir, workers=1, **kwargs)
+
+
+def passage_ids(index_dir: Path) -> dict[str, list[str]]:
+    """doc_id → its passage ids, as stored in the index being served."""
+    kb = KnowledgeBase(index_dir)
+    return {d["doc_id"]: [p["passage_id"] for p in kb.document(d["doc_id"])["passages"]] for d in kb.docs()}
+
+
+def _rewrite(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    st = path.stat()  # a later mtime even on filesystems with coarse timestamps
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+# --- the session index --------------------------------------------------------------------------
+
+def test_session_index_built_cleanly(built_index: Path, built_index_report: BuildReport) -> None:
+    """Every real report, the mission document and the fixtures went in, with no file errors."""
+    report = built_index_report
+    assert report.errors == []
+    n_data = len([p for p in DATA.iterdir() if p.suffix in (".txt", ".md", ".html")])
+    assert report.documents == 176 + 5 + 1 + n_data
+    assert report.full and report.added == report.documents and report.passages > 10000
+    assert current_version(built_index).name == report.version
+
+
+def test_session_index_holds_the_mission_document(built_index: Path) -> None:
+    kb = KnowledgeBase(built_index)
+    row = next(d for d in kb.docs() if d["doc_id"] == MISSION_DOC)
+    assert row == {"doc_id": MISSION_DOC, "title": "温岭市交通运输局2023年度工作总结", "date": "2024-06-07",
+                   "source": "市交通局", "path": row["path"], "passages": row["passages"]}
+    assert Path(row["path"]).name == MISSION_PATH.name and row["passages"] > 10
+    stored = kb.document(MISSION_DOC)
+    for p in stored["passages"]:
+        text = stored["body"][p["start"]:p["end"]]
+        assert text.strip() and not any(s in text for s in ("发布日期", "当前位置", "政府信息公开", "信息来源"))
+
+
+# --- incremental builds -------------------------------------------------------------------------
+
+def test_build_twice_second_is_up_to_date(corpus: Path, index_dir: Path) -> None:
+    first = build(corpus, index_dir)
+    assert (first.full, first.added, first.documents, first.errors) == (True, 4, 4, [])
+    version = current_version(index_dir)
+    second = build(corpus, index_dir)
+    assert second.up_to_date and second.documents == 4 and second.passages == first.passages
+    assert current_version(index_dir) == version  # nothing rewritten
+    assert "index up to date" in second.summary()
+
+
+def test_touched_but_unchanged_file_is_not_reindexed(corpus: Path, index_dir: Path) -> None:
+    build(corpus, index_dir)
+    path = corpus / "fixture-plan-2024.txt"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5 * 10**9))
+    report = build(corpus, index_dir)
+    assert report.up_to_date and report.changed == 0
+
+
+def test_change_one_file_reindexes_only_it(corpus: Path, index_dir: Path) -> None:
+    """One edited file: changed == 1, its new text is stored, every other document keeps its ids."""
+    build(corpus, index_dir)
+    before = passage_ids(index_dir)
+    _rewrite(corpus / "fixture-plan-2024.txt", "拓宽融资渠道。", "拓宽融资渠道，用好专项债券。")
+    report = build(corpus, index_dir)
+    assert (report.changed, report.added, report.deleted, report.unchanged, report.up_to_date) == (1, 0, 0, 3, False)
+    after = passage_ids(index_dir)
+    assert set(after) == SMALL_IDS
+    for doc_id in SMALL_IDS - {"fixture-plan-2024"}:
+        assert after[doc_id] == before[doc_id]
+    assert after["fixture-plan-2024"] != before["fixture-plan-2024"]
+    assert "用好专项债券" in KnowledgeBase(index_dir).document("fixture-plan-2024")["body"]
+    hits = KnowledgeBase(index_dir).search("专项债券").hits
+    assert hits and hits[0].doc_id == "fixture-plan-2024"
+
+
+def test_add_file(corpus: Path, index_dir: Path) -> None:
+    build(corpus, index_dir)
+    shutil.copy2(DATA / "fixture-utf8-bom.txt", corpus / "fixture-utf8-bom.txt")
+    report = build(corpus, index_dir)
+    assert (report.added, report.changed, report.unchanged, report.documents) == (1, 0, 4, 5)
+    assert "fixture-utf8-bom" in passage_ids(index_dir)
+
+
+def test_delete_file_removes_document(corpus: Path, index_dir: Path) -> None:
+    build(corpus, index_dir)
+    assert KnowledgeBase(index_dir).search("专精特新企业").hits
+    (corpus / "fixture-gbk-crlf.txt").unlink()
+    report = build(corpus, index_dir)
+    assert (report.deleted, report.documents) == (1, 3)
+    kb = KnowledgeBase(index_dir)
+    assert "fixture-gbk-crlf" not in {d["doc_id"] for d in kb.docs()}
+    assert all(h.doc_id != "fixture-gbk-crlf" for h in kb.search("专精特新企业").hits)
+    with pytest.raises(NotFoundError):
+        kb.document("fixture-gbk-crlf")
+
+
+def test_full_rebuild_gives_same_ids(corpus: Path, index_dir: Path) -> None:
+    build(corpus, index_dir)
+    before = passage_ids(index_dir)
+    report = build(corpus, index_dir, full=True)
+    assert report.full and not report.up_to_date
+    assert passage_ids(index_dir) == before
+
+
+# --- bad files ----------------------------------------------------------------------------------
+
+def _add_bad_files(corpus: Path) -> dict[str, str]:
+    """Write files that are not documents; name → a word their error reason must contain."""
+    (corpus / "scan.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8)
+    (corpus / "garbled.txt").write_bytes(b"\x81\x20\xff\xfe\x81\x7f" * 50)
+    (corpus / "empty.md").write_bytes(b"")
+    return {"scan.txt": "binary", "garbled.txt": "cannot decode", "empty.md": "empty"}
+
+
+def test_bad_files_named_with_reasons_others_indexed(corpus: Path, index_dir: Path) -> None:
+    bad = _add_bad_files(corpus)
+    report = build(corpus, index_dir)
+    reasons = {Path(e.path).name: e.reason for e in report.errors}
+    assert set(reasons) == set(bad)
+    for name, word in bad.items():
+        assert word in reasons[name], (name, reasons[name])
+    assert report.documents == 4 and set(passage_ids(index_dir)) == SMALL_IDS
+    again = build(corpus, index_dir)  # not retried while untouched, but still reported
+    assert again.up_to_date and {Path(e.path).name for e in again.errors} == set(bad)
+
+
+def test_fixed_bad_file_is_indexed_next_time(corpus: Path, index_dir: Path) -> None:
+    _add_bad_files(corpus)
+    build(corpus, index_dir)
+    fixed = corpus / "empty.md"
+    fixed.write_text("---\ntitle: 补上的文件\n---\n一、总体\n现在有内容了。\n", encoding="utf-8")
+    st = fixed.stat()
+    os.utime(fixed, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    report = build(corpus, index_dir)
+    assert "empty" in passage_ids(index_dir)
+    assert {Path(e.path).name for e in report.errors} == {"scan.txt", "garbled.txt"}
+
+
+def test_strict_fails_and_keeps_current(corpus: Path, index_dir: Path) -> None:
+    """--strict with a bad file: BuildFailedError, CURRENT and the served version untouched, no temp left."""
+    build(corpus, index_dir)
+    current = (index_dir / "CURRENT").read_text()
+    before = passage_ids(index_dir)
+    _rewrite(corpus / "fixture-plan-2024.txt", "拓宽融资渠道。", "拓宽融资渠道，严格资金监管。")
+    _add_bad_files(corpus)
+    with pytest.raises(BuildFailedError, match="scan.txt"):
+        build(corpus, index_dir, strict=True)
+    assert (index_dir / "CURRENT").read_text() == current
+    assert passage_ids(index_dir) == before
+    assert not [p for p in index_dir.iterdir() if p.name.startswith("tmp-")]
+
+
+def test_same_document_id_in_two_folders(tmp_path: Path, corpus: Path, index_dir: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy2(MISSION_PATH, other / MISSION_PATH.name)
+    report = build_index([corpus, other], index_dir, workers=1)
+    assert report.documents == 4
+    assert [(Path(e.path).parent.name, "same document id" in e.reason) for e in report.errors] == [("other", True)]
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+def test_missing_corpus_folder(tmp_path: Path, index_dir: Path) -> None:
+    with pytest.raises(KbError, match="corpus folder not found"):
+        build_index([tmp_path / "nowhere"], index_dir)
+
+
+def test_missing_index(tmp_path: Path) -> None:
+    with pytest.raises(IndexMissingError, match="kb build"):
+        KnowledgeBase(tmp_path / "no-index")
+
+
+def test_second_build_refused_while_one_runs(corpus: Path, index_dir: Path) -> None:
+    """The build lock: a build that finds it held says so instead of writing."""
+    build(corpus, index_dir)
+    with open(index_dir / ".lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        started = time.monotonic()
+        with pytest.raises(IndexBusyError, match="another build"):
+            build(corpus, index_dir, full=True)
+        assert time.monotonic() - started < 5
+    assert build(corpus, index_dir).up_to_date
