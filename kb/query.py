@@ -27,7 +27,7 @@ MAX_ALTERNATIVES = 8
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
 _FILTER = re.compile(r"^(doc|year|年份|文档):(.+)$", re.I)
 _YEAR_RANGE = re.compile(r"^((?:19|20)\d\d)(?:\s*(?:-|\.\.|~|到|至)\s*((?:19|20)\d\d))?$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")  # + lone surrogates
 _OR_WORDS = {"OR", "|", "或", "或者"}
 
 
@@ -119,10 +119,23 @@ def parse_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         else:
             groups.append([alt])
         join_next = False
+    # bounded work: a term or group given twice asks nothing more; then at most MAX_GROUPS terms in
+    # all, counting each alternative of an OR (a 500-character OR chain took seconds)
+    unique: dict[frozenset[Alternative], list[Alternative]] = {}
+    for group in groups:
+        unique.setdefault(frozenset(group), list(dict.fromkeys(group)))
+    kept: list[list[Alternative]] = []
+    terms = 0
+    for group in unique.values():
+        if kept and terms + len(group) > MAX_GROUPS:
+            break
+        kept.append(group)
+        terms += len(group)
     notice = ""
-    if len(groups) > MAX_GROUPS:
-        notice = f"只使用了前 {MAX_GROUPS} 个词 / only the first {MAX_GROUPS} terms were used"
-        groups = groups[:MAX_GROUPS]
+    if len(kept) < len(unique):
+        notice = f"只使用了前 {terms} 个词 / only the first {terms} terms were used"
+    groups = kept
+    excluded = list(dict.fromkeys(excluded))
     return ParsedQuery(
         raw=raw,
         groups=tuple(tuple(g) for g in groups),

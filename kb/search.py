@@ -25,7 +25,6 @@ import json
 import math
 import threading
 import time
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.scoring import BM25F
 
 from kb import analysis
-from kb.ngrams import NgramIndex
+from kb.ngrams import PNUM_SHIFT, NgramIndex, term_keys
 from kb.errors import NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
@@ -48,6 +47,9 @@ PAGE_SIZE = 10
 MAX_PAGE = 100
 FACET_LIMIT = 20
 PHRASE_BOOST = 2.0
+# a word phrase costs O(words × postings): pasted text ("的" × 500) took seconds to minutes. Longer
+# phrases match on their first MAX_PHRASE_WORDS words (~20 characters), or on all their characters.
+MAX_PHRASE_WORDS = 12
 
 
 class BigramQuery(wq.Query):
@@ -89,25 +91,61 @@ class BigramQuery(wq.Query):
     def estimate_size(self, ixreader) -> int:
         return ixreader.doc_count_all()
 
+    def _docnums(self, searcher, reader, wanted: np.ndarray) -> np.ndarray:
+        """This segment's live docnums holding the pairs (and the text itself, when verifying)."""
+        cache = getattr(searcher.get_parent(), "kb_lookups", {})
+        key = (self.text, self.verify, id(reader))
+        if key in cache:  # the same query is matched twice: for the top hits, then for the count
+            return cache[key]
+        docnums = np.nonzero(np.isin(_segment_pnums(reader), wanted))[0]
+        if reader.has_deletions():
+            docnums = np.array([d for d in docnums.tolist() if not reader.is_deleted(d)], dtype=np.int64)
+        # one pair (two characters) is the text itself; longer text may hold its pairs apart
+        if self.verify and docnums.size and term_keys(self.text).size > 1:
+            docnums = np.array([d for d in docnums.tolist()
+                                if self.text in analysis.fold(reader.stored_fields(d).get("content", ""))],
+                               dtype=np.int64)
+        cache[key] = docnums
+        return docnums
+
     def matcher(self, searcher, context=None):
         wanted = self._pnums(searcher)
         reader = searcher.reader()
         if wanted.size == 0 or reader.doc_count_all() == 0:
             return NullMatcher()
-        pnums = _segment_pnums(reader)
-        docnums = np.nonzero(np.isin(pnums, wanted))[0]
-        if reader.has_deletions():
-            docnums = np.array([d for d in docnums.tolist() if not reader.is_deleted(d)], dtype=np.int64)
-        if self.verify and docnums.size:
-            docnums = np.array([d for d in docnums.tolist()
-                                if self.text in analysis.fold(reader.stored_fields(d).get("content", ""))],
-                               dtype=np.int64)
+        docnums = self._docnums(searcher, reader, wanted)
         if docnums.size == 0:
             return NullMatcher()
         n = max(searcher.get_parent().doc_count_all(), 1)
         df = max(int(wanted.size), 1)
         idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return ListMatcher(docnums.tolist(), all_weights=self.boost * idf * 1.2)
+
+
+def _matching_docnums(searcher, q: wq.Query) -> np.ndarray:
+    """Every matching docnum (global, ascending, live), without scoring."""
+    parts = []
+    context = searcher.boolean_context()
+    for sub, offset in searcher.leaf_searchers():
+        m = q.matcher(sub, context)
+        if not m.is_active():
+            continue
+        ids = np.fromiter(m.all_ids(), dtype=np.int64)
+        reader = sub.reader()
+        if reader.has_deletions() and ids.size:
+            ids = ids[[not reader.is_deleted(int(d)) for d in ids]]
+        parts.append(ids + offset)
+    return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+
+
+def _global_pnums(searcher) -> np.ndarray:
+    """docnum → pnum across all segments of the searcher, built once per searcher."""
+    cached = getattr(searcher, "kb_pnums", None)
+    if cached is None:
+        parts = [_segment_pnums(sub.reader()) for sub, _offset in searcher.leaf_searchers()]
+        cached = np.concatenate(parts) if parts else np.empty(0, np.uint64)
+        searcher.kb_pnums = cached
+    return cached
 
 
 def _segment_pnums(reader) -> np.ndarray:
@@ -136,7 +174,7 @@ def _alternative_query(alt: Alternative) -> tuple[wq.Query | None, list[str]]:
     words = [t.text for t in analysis.words(folded, folded=True)]
     if not words:
         return None, []
-    word_phrase = wq.Phrase("content", words, boost=PHRASE_BOOST) if len(words) > 1 else \
+    word_phrase = wq.Phrase("content", words[:MAX_PHRASE_WORDS], boost=PHRASE_BOOST) if len(words) > 1 else \
         wq.Term("content", words[0], boost=PHRASE_BOOST)
     if alt.phrase:
         required = wq.Or([word_phrase, BigramQuery(_cjk_only(folded), FIELD_BOOSTS["bigram"], verify=True)]) \
@@ -146,6 +184,7 @@ def _alternative_query(alt: Alternative) -> tuple[wq.Query | None, list[str]]:
     # differently (新来/甬): runs of single characters are required together, through the bigrams;
     # a lone single character of a longer term helps ranking but is not required
     needed = [w for w in _join_single_chars(words) if not (len(w) == 1 and analysis.is_cjk(w))] or words
+    needed = list(dict.fromkeys(needed))  # a repeated word adds nothing to an And, but costs superlinear time
     required = wq.And([_word_match(w) for w in needed]) if len(needed) > 1 else _word_match(needed[0])
     bonus: list[wq.Query] = []
     if len(words) > 1:
@@ -180,7 +219,8 @@ def _exclusion_query(alt: Alternative) -> wq.Query | None:
     words = [t.text for t in analysis.words(folded, folded=True)]
     if not words:
         return None
-    options: list[wq.Query] = [wq.Term("content", words[0]) if len(words) == 1 else wq.Phrase("content", words)]
+    options: list[wq.Query] = [wq.Term("content", words[0]) if len(words) == 1
+                               else wq.Phrase("content", words[:MAX_PHRASE_WORDS])]
     if analysis.is_cjk(folded) and len(folded) > 1:
         options.append(BigramQuery(folded, verify=True))
     return wq.Or(options)
@@ -284,12 +324,15 @@ class KnowledgeBase:
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=parsed.notice)
         searcher = self._searcher()
-        results = searcher.search(strict, limit=page * page_size, groupedby="doc_id", terms=False)
+        # top hits by Whoosh's block-max collector; count and facets from the matching ids, unscored
+        results = searcher.search(strict, limit=page * page_size, terms=False)
+        matched = _matching_docnums(searcher, strict)
         partial = False
-        if results.scored_length() == 0 and len(groups) > 1:
-            results = searcher.search(loose, limit=page * page_size, groupedby="doc_id", terms=False)
-            partial = results.scored_length() > 0
-        total = len(results)
+        if matched.size == 0 and len(groups) > 1:
+            results = searcher.search(loose, limit=page * page_size, terms=False)
+            matched = _matching_docnums(searcher, loose)
+            partial = matched.size > 0
+        total = int(matched.size)
         hits = []
         first = (page - 1) * page_size
         for rank, hit in enumerate(results[first:first + page_size], start=first + 1):
@@ -308,20 +351,35 @@ class KnowledgeBase:
                 score=float(hit.score or 0.0),
                 rank=rank,
             ))
-        facets = self._facets(results)
+        facets = self._facets(searcher, matched)
         return SearchResult(query=raw, total=total, took_ms=_ms(started), page=page, page_size=page_size,
                             hits=tuple(hits), partial=partial, facets=facets, notice=parsed.notice,
                             terms=tuple(marks))
 
-    def _facets(self, results) -> tuple[Facet, ...]:
-        try:
-            groups = results.groups("doc_id")
-        except (KeyError, ValueError):
+    def _facets(self, searcher, docnums: np.ndarray) -> tuple[Facet, ...]:
+        """Matching passages per document, the most first, from the pnum column (no stored fields read)."""
+        if docnums.size == 0:
             return ()
+        fids = _global_pnums(searcher)[docnums] >> np.uint64(PNUM_SHIFT)
+        values, counts = np.unique(fids, return_counts=True)
+        order = np.argsort(-counts, kind="stable")[:FACET_LIMIT]
+        by_fid = self._doc_by_fid()
         docs = self._manifest.get("docs", {})
-        counts = Counter({k.decode() if isinstance(k, bytes) else k: len(v) for k, v in groups.items()})
-        return tuple(Facet(doc_id, docs.get(doc_id, {}).get("title", doc_id), n)
-                     for doc_id, n in counts.most_common(FACET_LIMIT))
+        out = []
+        for i in order:
+            doc_id = by_fid.get(int(values[i]))
+            if doc_id is not None:
+                out.append(Facet(doc_id, docs.get(doc_id, {}).get("title", doc_id), int(counts[i])))
+        return tuple(out)
+
+    def _doc_by_fid(self) -> dict[int, str]:
+        manifest = self._manifest
+        cached = manifest.get("_doc_by_fid")
+        if cached is None:
+            cached = {rec["fid"]: rec["doc_id"] for rec in manifest.get("files", {}).values()
+                      if rec.get("fid") and rec.get("doc_id")}
+            manifest["_doc_by_fid"] = cached
+        return cached
 
     # --- documents ------------------------------------------------------------------------------
     def docs(self) -> list[dict]:
