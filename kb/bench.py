@@ -86,6 +86,7 @@ class SystemResult:
     documents: int = 0
     passages: int = 0
     build_s: float = 0.0
+    build_cpu_s: float = 0.0  # user + system time of the build process and its workers
     build_mb_s: float = 0.0
     index_mb: float = 0.0
     incremental_s: float = 0.0
@@ -102,6 +103,7 @@ class SystemResult:
     queries_with_hits: int = 0
     query_errors: int = 0
     p95_common_ms: float = 0.0  # p95 over the queries every measured system answers with hits
+    p95_cpu_ms: float = 0.0  # p95 of per-query CPU time: less sensitive to other load on the machine
     slowest: list[tuple[str, float]] = field(default_factory=list)
     query_ms: dict[str, list[float]] = field(default_factory=dict)  # per query, one figure per timed pass
     query_hits: dict[str, int] = field(default_factory=dict)
@@ -121,6 +123,7 @@ class Row:
 
 ROWS = (
     Row("build_s", "full build s", "{:.1f}", "lower"),
+    Row("build_cpu_s", "full build CPU s", "{:.1f}", "lower"),
     Row("build_mb_s", "build MB/s (input)", "{:.2f}", "higher"),
     Row("index_mb", "index size MB", "{:.1f}", "lower"),
     Row("incremental_s", "incremental (1 file) s", "{:.2f}", "lower"),
@@ -129,6 +132,7 @@ ROWS = (
     Row("p95_ms", "query p95 ms", "{:.2f}", "lower"),
     Row("p99_ms", "query p99 ms", "{:.2f}", "lower"),
     Row("p95_common_ms", "p95 ms, queries all answer", "{:.2f}", "lower"),
+    Row("p95_cpu_ms", "query p95 CPU ms", "{:.2f}", "lower"),
     Row("cold_start_s", "cold start s", "{:.2f}", "lower"),
     Row("peak_build_mb", "peak mem build MB", "{:.0f}", "lower"),
     Row("peak_query_mb", "peak mem query MB", "{:.0f}", "lower"),
@@ -460,9 +464,16 @@ def run_phase(spec: dict, work: Path) -> PhaseResult:
                        children_hwm_mb=info.pop("_children_hwm_mb"), tree_peak_mb=sampler.peak_mb)
 
 
+def _cpu_s() -> float:
+    """User + system seconds of this process and of its children that have been waited for."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _phase_main(spec_path: str, out_path: str) -> None:
     """Child entry point: do one phase, write its figures and own memory high-water marks as JSON."""
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    cpu_before = _cpu_s()
     if spec["phase"] == "build":
         roots, index = [Path(r) for r in spec["roots"]], Path(spec["index"])
         if spec["system"] == "kb":
@@ -473,6 +484,7 @@ def _phase_main(spec_path: str, out_path: str) -> None:
         info = query_phase(spec["system"], Path(spec["index"]), spec["queries"], spec["repeat"])
     else:
         raise SystemExit(f"unknown phase {spec['phase']}")
+    info["cpu_s"] = _cpu_s() - cpu_before
     info["_hwm_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     info["_children_hwm_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     Path(out_path).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
@@ -788,15 +800,17 @@ def query_phase(system: str, index: Path, queries: list[str], repeat: int) -> di
             errors[q] = f"{type(exc).__name__}: {exc}"
             hits[q] = 0
     times: dict[str, list[float]] = {q: [] for q in queries}
+    cpu: dict[str, list[float]] = {q: [] for q in queries}
     for _ in range(repeat):
         for q in queries:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             try:
                 run(q)
             except Exception:  # noqa: S110 - recorded in the warm-up pass
                 pass
             times[q].append((time.perf_counter() - started) * 1000)
-    return {"times_ms": times, "hits": hits, "errors": errors}
+            cpu[q].append((time.process_time() - cpu_started) * 1000)
+    return {"times_ms": times, "cpu_ms": cpu, "hits": hits, "errors": errors}
 
 
 def _search_main(system: str, index: str, query: str) -> None:
@@ -861,6 +875,7 @@ def machine_info() -> dict:
 
 def _apply_build(res: SystemResult, phase: PhaseResult, mb: float) -> None:
     res.build_s = phase.info["seconds"]
+    res.build_cpu_s = phase.info["cpu_s"]
     res.build_mb_s = mb / res.build_s if res.build_s else 0.0
     res.documents, res.passages = phase.info["documents"], phase.info["passages"]
     res.peak_build_mb = phase.peak_mb
@@ -873,6 +888,7 @@ def _apply_query(res: SystemResult, phase: PhaseResult) -> None:
     times = phase.info["times_ms"]
     flat = [t for ts in times.values() for t in ts]
     res.p50_ms, res.p95_ms, res.p99_ms = (percentile(flat, q) for q in (50, 95, 99))
+    res.p95_cpu_ms = percentile([t for ts in phase.info["cpu_ms"].values() for t in ts], 95)
     res.mean_ms = sum(flat) / len(flat) if flat else 0.0
     res.queries = len(times)
     res.queries_with_hits = sum(1 for n in phase.info["hits"].values() if n > 0)
@@ -901,7 +917,7 @@ def apply_common_p95(results: dict[str, SystemResult]) -> list[str]:
 
 def _memory(phase: PhaseResult) -> dict:
     return {"main_hwm_mb": phase.main_hwm_mb, "children_hwm_mb": phase.children_hwm_mb,
-            "tree_peak_mb": phase.tree_peak_mb, "wall_s": phase.wall_s}
+            "tree_peak_mb": phase.tree_peak_mb, "wall_s": phase.wall_s, "cpu_s": phase.info.get("cpu_s", 0.0)}
 
 
 def run_bench(corpus_dirs: list[Path] | None = None, query_files: list[Path] | None = None,
@@ -928,7 +944,9 @@ def run_bench(corpus_dirs: list[Path] | None = None, query_files: list[Path] | N
              "peak mem = max(kernel high-water mark of the phase process, sampled PSS sum of the process and "
              "its workers); builds and query runs each in a fresh child process.",
              "query latency covers parse + search + top-10 snippets in one long-lived process per system; "
-             "incremental = the same build call after appending one paragraph to one file."]
+             "incremental = the same build call after appending one paragraph to one file.",
+             "CPU rows: user + system seconds of the build process and its workers, and per-query process CPU "
+             "time; less sensitive than wall time to other load on a shared machine."]
     if workers is not None:
         notes.append(f"kb built with workers={workers} (kb's default when not given: its own choice)")
     systems = ["kb"] if skip_baselines else list(SYSTEMS)
