@@ -39,7 +39,7 @@ ANALYZER_VERSION = "3"  # bump when tokens change: a stale index is then rebuilt
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z][0-9a-z._%+\-/:]*[0-9a-z%]|[0-9a-z]")
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # _segmenter() folds the user words, which may open the converter
 _jieba: rjieba.Jieba | None = None
 _t2s: opencc.OpenCC | None = None
 

@@ -25,6 +25,7 @@ import os
 import pickle
 import queue
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -121,7 +122,7 @@ def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = Fa
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _prune(index_dir, keep=final.name)
+        _prune(index_dir, keep=final.name, previous=current.name if current else None)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -360,12 +361,30 @@ def _size(path: Path) -> int:
 
 def _worker_main(tmp: str, jobs: list[_Job], worker: int, ticks) -> None:
     """Process entry point: index a share, leave the result as a pickle (or the exception)."""
+    _die_with_parent()
     try:
         share: _Share | BaseException = _index_share(Path(tmp), jobs, worker, ticks.put)
     except Exception as exc:  # handed to the parent, which raises it
         share = KbError(f"{type(exc).__name__}: {exc}")
     with open(Path(tmp) / f"share-{worker}.pickle", "wb") as fh:
         pickle.dump(share, fh)
+
+
+def _die_with_parent() -> None:
+    """Have the kernel SIGKILL this worker when the build process dies (Linux ``PR_SET_PDEATHSIG``).
+
+    Without it a build killed with SIGKILL left its workers indexing on for minutes, writing into a
+    folder the next build was removing.
+    """
+    parent = mp.parent_process()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: no such guarantee
+        return
+    if parent is not None and os.getppid() != parent.pid:  # the build died before prctl took hold
+        os._exit(1)
 
 
 def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str], None]) -> _Share:
@@ -387,6 +406,8 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
                 item.sha1 = _sha1_file(job.path)
                 chunked = chunk(load_document(job.path, job.root))
+                if not chunked.passages:  # it would be listed, but no search could ever find it
+                    raise LoadError(job.path, "only headings, no text under them (nothing to search)")
             except LoadError as exc:
                 item.outcome = FileError(str(job.path), exc.reason)
             except OSError as exc:
@@ -407,12 +428,15 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 item.outcome = _doc_summary(doc_json)
             items.append(item)
             tick(str(job.path))
+        # every worker's writer keeps its temporary files in the one MAIN.tmp folder: removing it here
+        # (destroy(), or cancel() for an empty share) broke the workers still writing, failing the whole
+        # build (one oversized file did it); the parent's commit removes it once all are done
         if writer.docnum:
             segments = [writer._finalize_segment()]
-            writer._tempstorage.destroy()
         else:
             segments = []
-            writer.cancel()
+            writer._close_segment()
+            writer.is_closed = True
     except BaseException:
         if not writer.is_closed:
             writer.cancel()
@@ -598,10 +622,12 @@ def _clean_stale(index_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
-def _prune(index_dir: Path, keep: str) -> None:
+def _prune(index_dir: Path, keep: str, previous: str | None = None) -> None:
     versions = sorted((p for p in index_dir.iterdir() if p.is_dir() and p.name.startswith("v-")),
                       key=lambda p: p.stat().st_mtime)
-    old = [p for p in versions if p.name != keep]
+    # the version readers were on until the swap goes last (kept), even when a build killed between
+    # its rename and the swap left a newer, never-served folder
+    old = sorted((p for p in versions if p.name != keep), key=lambda p: p.name == previous)
     for path in old[: max(0, len(old) - (KEEP_VERSIONS - 1))]:
         shutil.rmtree(path, ignore_errors=True)
 

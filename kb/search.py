@@ -324,12 +324,14 @@ class KnowledgeBase:
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=parsed.notice)
         searcher = self._searcher()
-        # top hits by Whoosh's block-max collector; count and facets from the matching ids, unscored
-        results = searcher.search(strict, limit=page * page_size, terms=False)
+        # top hits scored by Whoosh; count and facets from the matching ids, unscored. No block-max
+        # skipping (optimize=False): Whoosh 2.7's IntersectionMatcher asserts under Require with it
+        # (fuzzing found 'YEAR:2020"1'), and our bigram leaves rule it out for most queries anyway.
+        results = searcher.search(strict, limit=page * page_size, terms=False, optimize=False)
         matched = _matching_docnums(searcher, strict)
         partial = False
         if matched.size == 0 and len(groups) > 1:
-            results = searcher.search(loose, limit=page * page_size, terms=False)
+            results = searcher.search(loose, limit=page * page_size, terms=False, optimize=False)
             matched = _matching_docnums(searcher, loose)
             partial = matched.size > 0
         total = int(matched.size)
