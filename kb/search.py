@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
+from whoosh.collectors import TopCollector
 from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.scoring import BM25F
 
@@ -122,20 +123,22 @@ class BigramQuery(wq.Query):
         return ListMatcher(docnums.tolist(), all_weights=self.boost * idf * 1.2)
 
 
-def _matching_docnums(searcher, q: wq.Query) -> np.ndarray:
-    """Every matching docnum (global, ascending, live), without scoring."""
-    parts = []
-    context = searcher.boolean_context()
-    for sub, offset in searcher.leaf_searchers():
-        m = q.matcher(sub, context)
-        if not m.is_active():
-            continue
-        ids = np.fromiter(m.all_ids(), dtype=np.int64)
-        reader = sub.reader()
-        if reader.has_deletions() and ids.size:
-            ids = ids[[not reader.is_deleted(int(d)) for d in ids]]
-        parts.append(ids + offset)
-    return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+class _CountingCollector(TopCollector):
+    """Top N by score, and every matching global docnum in ``ids``."""
+
+    def prepare(self, top_searcher, q, context):
+        super().prepare(top_searcher, q, context)
+        self.ids: list[int] = []
+
+    def _collect(self, global_docnum, score):
+        self.ids.append(global_docnum)
+        return super()._collect(global_docnum, score)
+
+
+def _collect(searcher, q: wq.Query, limit: int):
+    collector = _CountingCollector(limit=limit, usequality=False, replace=0)  # no pruning: count every match
+    searcher.search_with_collector(q, collector)
+    return collector.results(), np.unique(np.array(collector.ids, dtype=np.int64))
 
 
 def _global_pnums(searcher) -> np.ndarray:
@@ -324,15 +327,14 @@ class KnowledgeBase:
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=parsed.notice)
         searcher = self._searcher()
-        # top hits scored by Whoosh; count and facets from the matching ids, unscored. No block-max
-        # skipping (optimize=False): Whoosh 2.7's IntersectionMatcher asserts under Require with it
-        # (fuzzing found 'YEAR:2020"1'), and our bigram leaves rule it out for most queries anyway.
-        results = searcher.search(strict, limit=page * page_size, terms=False, optimize=False)
-        matched = _matching_docnums(searcher, strict)
+        # one pass: Whoosh scores every match for the top hits, and the collector keeps every docnum
+        # for the count and the facets. No block-max skipping (usequality=False): Whoosh 2.7's
+        # IntersectionMatcher asserts under Require with it (fuzzing found 'YEAR:2020"1'), and our
+        # bigram leaves rule it out for most queries anyway.
+        results, matched = _collect(searcher, strict, page * page_size)
         partial = False
         if matched.size == 0 and len(groups) > 1:
-            results = searcher.search(loose, limit=page * page_size, terms=False, optimize=False)
-            matched = _matching_docnums(searcher, loose)
+            results, matched = _collect(searcher, loose, page * page_size)
             partial = matched.size > 0
         total = int(matched.size)
         hits = []
