@@ -460,7 +460,10 @@ def _commit_segments(tmp: Path, segments: list, deleted: list[str], merge: bool)
             writer.delete_by_term("doc_id", doc_id)
         # what MpWriter(multisegment=True) does at commit, for segments our own workers wrote
         final = writer._merge_segments(None, False, merge) + list(segments)
-        writer._close_segment()
+        if writer._added:  # merging copied small segments into this writer's own: keep it
+            final.append(writer._finalize_segment())
+        else:
+            writer._close_segment()
         writer._commit_toc(final)
         writer._finish()
     except BaseException:

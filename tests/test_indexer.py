@@ -126,6 +126,22 @@ def test_add_file(corpus: Path, index_dir: Path) -> None:
     assert "fixture-utf8-bom" in passage_ids(index_dir)
 
 
+def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) -> None:
+    """Each build adds a segment and Whoosh merges small ones: every passage must stay searchable."""
+    build(corpus, index_dir)
+    for i in range(8):
+        (corpus / f"added-{i}.txt").write_text(f"第{i}号文件\n一、总体要求\n独特词语编号{i}号的正文。", encoding="utf-8")
+        build(corpus, index_dir)
+    kb = KnowledgeBase(index_dir)
+    searcher = kb._searcher()
+    indexed = {fields["passage_id"] for fields in searcher.all_stored_fields()}
+    expected = {p["passage_id"] for d in kb.docs() for p in kb.document(d["doc_id"])["passages"]
+                if p["anchor"].count("-") == 1}  # repeats inside one document are indexed once
+    assert indexed == expected
+    for i in range(8):
+        assert kb.search(f"独特词语编号{i}号").total == 1
+
+
 def test_delete_file_removes_document(corpus: Path, index_dir: Path) -> None:
     build(corpus, index_dir)
     assert KnowledgeBase(index_dir).search("专精特新企业").hits
