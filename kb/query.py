@@ -10,7 +10,7 @@ lone quote, a dangling ``OR`` or a bare ``-`` is read as plain text or dropped.
 >>> [a.text for a in q.excluded], q.years
 (['太龙'], (2023, 2023))
 >>> parse_query('"unclosed  -  OR').groups
-(Alternative(text='unclosed', phrase=False),),)
+((Alternative(text='unclosed', phrase=False),),)
 """
 
 from __future__ import annotations
