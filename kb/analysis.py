@@ -6,15 +6,14 @@ character for one character, so offsets into the folded text are offsets into th
 - :func:`words` cuts with jieba's dictionary (rjieba, plus the shipped user dictionary) and gives
   sequential positions, so phrase queries work; numbers, percents, dates and codes stay whole;
   punctuation is dropped.
-- :func:`bigrams` gives overlapping character pairs of each CJK run (a lone character stands for
-  itself) and ASCII runs whole, so terms that jieba cuts differently in context still match.
+- :func:`search_words` adds jieba's dictionary sub-words, for fields that need no positions.
+
+Character pairs, for terms jieba cuts differently in context, are :mod:`kb.ngrams`' business.
 
 >>> [t.text for t in words("全年完成綜合交通投資43.68億元，非现场执法率59.5%")]
 ['全年', '完成', '综合', '交通', '投资', '43.68', '亿元', '非', '现场', '执法', '率', '59.5%']
 >>> [t.text for t in words("G228治超站、S1线、2024-06-07")]
 ['g228', '治超', '站', 's1', '线', '2024-06-07']
->>> [(t.text, t.pos) for t in bigrams("“岭”路先锋")]
-[('岭', 0), ('路先', 1), ('先锋', 2)]
 
 Only this module imports the segmenter and OpenCC (``kb/schema.py`` wraps these functions for Whoosh).
 """
@@ -36,7 +35,6 @@ import rjieba
 
 ANALYZER_VERSION = "3"  # bump when tokens change: a stale index is then rebuilt in full
 
-_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9a-z][0-9a-z._%+\-/:]*[0-9a-z%]|[0-9a-z]")
 _WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 _lock = threading.RLock()  # _segmenter() folds the user words, which may open the converter
@@ -150,20 +148,6 @@ def search_words(text: str, folded: bool = False) -> list[str]:
     """
     source = text if folded else fold(text)
     return [w for w in _segmenter().cut_for_search(source) if _WORDLIKE.search(w) and not w.isspace()]
-
-
-def bigrams(text: str, folded: bool = False) -> list[Tok]:
-    """Overlapping CJK character pairs (a lone character stands alone) and whole ASCII runs."""
-    source = text if folded else fold(text)
-    out: list[Tok] = []
-    for match in _CJK_RUN.finditer(source):
-        run, base = match.group(), match.start()
-        if len(run) == 1 or not ("\u3400" <= run[0]):
-            out.append(Tok(run, len(out), base, base + len(run)))
-            continue
-        for i in range(len(run) - 1):
-            out.append(Tok(run[i:i + 2], len(out), base + i, base + i + 2))
-    return out
 
 
 def is_cjk(text: str) -> bool:

@@ -31,15 +31,13 @@ from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
 from kb import analysis
 
 
-class _KbTokenizer(Tokenizer):
-    """Yields Whoosh tokens from one of :mod:`kb.analysis`'s functions, positions sequential."""
-
-    cut = staticmethod(analysis.words)
+class WordTokenizer(Tokenizer):
+    """Whoosh tokens from :func:`kb.analysis.words`: jieba words of the folded text, positions sequential."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for tok in self.cut(value):
+        for tok in analysis.words(value):
             token.text = tok.text
             token.boost = 1.0
             token.stopped = False
@@ -53,25 +51,9 @@ class _KbTokenizer(Tokenizer):
             yield token
 
 
-class WordTokenizer(_KbTokenizer):
-    """jieba words of the folded text."""
-
-    cut = staticmethod(analysis.words)
-
-
-class BigramTokenizer(_KbTokenizer):
-    """Character bigrams of the folded text."""
-
-    cut = staticmethod(analysis.bigrams)
-
-
 def ChineseAnalyzer() -> WordTokenizer:  # noqa: N802 - reads like Whoosh's own analyzers
     """The word analyzer: fold → jieba words → punctuation dropped (all inside the tokenizer)."""
     return WordTokenizer()
-
-
-def BigramAnalyzer() -> BigramTokenizer:  # noqa: N802
-    return BigramTokenizer()
 
 
 # Whole-word matches count for more than bigram-only ones; passage text for more than title/headings.

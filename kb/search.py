@@ -490,15 +490,4 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-_open: dict[str, KnowledgeBase] = {}
-
-
-def search(index_dir: str | Path, q: str, page: int = 1, doc: str | None = None) -> SearchResult:
-    """One-shot search (the CLI's entry point): open the index, answer, keep it open for the process."""
-    key = str(Path(index_dir).resolve())
-    if key not in _open:
-        _open[key] = KnowledgeBase(index_dir)
-    return _open[key].search(q, page=page, doc=doc)
-
-
-__all__ = ["KnowledgeBase", "search", "compile_query", "QueryError"]
+__all__ = ["KnowledgeBase", "compile_query", "QueryError"]
