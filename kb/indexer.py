@@ -3,7 +3,8 @@
 Layout of the index folder::
 
     index/CURRENT          name of the version being served (replaced atomically)
-    index/v-<stamp>/       a complete version: Whoosh files, manifest.json, docs/<doc_id>.json
+    index/v-<stamp>/       a complete version: Whoosh files (the passages), seg-*/ (their postings,
+                           :mod:`kb.textindex`), manifest.json, docs/<doc_id>.json
     index/tmp-<stamp>/     a build in progress (removed, or left by a killed build and cleaned up)
     index/.lock            held by the one build allowed at a time
 
@@ -12,8 +13,9 @@ hard links to the current one when only some files changed), then swaps ``CURREN
 the old version or the new one, never a mix; a build killed at any point leaves ``CURRENT`` alone.
 
 Work is shared out to worker processes by file size; each loads, chunks and analyses its files
-and writes a Whoosh segment and character-bigram pairs of its own (``kb.ngrams``). The parent then
-commits all segments in one new table of contents and sorts the bigram pairs into the side index.
+and writes a Whoosh segment (stored passages) and a text-index segment (postings) of its own. The
+parent then commits the Whoosh segments in one new table of contents and lists the text-index
+segments in the manifest, merging them into one when there are more than ``MAX_SEGMENTS``.
 """
 
 from __future__ import annotations
@@ -31,10 +33,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 from whoosh import index as whoosh_index
 
-from kb import analysis, ngrams
+from kb import analysis, ngrams, textindex
 from kb.chunker import chunk
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
 from kb.loaders import SUFFIXES, doc_id_for, load_document
@@ -42,7 +43,8 @@ from kb.models import Chunked, Section
 from kb.schema import build_schema
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+MAX_SEGMENTS = 8  # text-index segments a version may hold before they are merged into one
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
 
 
@@ -201,6 +203,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         whoosh_index.create_in(str(tmp), build_schema()).close()
         docs: dict[str, dict] = {}
         next_fid = 1
+        text_segments: list[str] = []
     else:
         _link_copy(current, tmp)
         deleted = set(plan.deleted)
@@ -208,6 +211,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         for doc_id in deleted:
             (tmp / "docs" / f"{doc_id}.json").unlink(missing_ok=True)
         next_fid = int(old.get("next_fid", 1))
+        text_segments = list(old.get("segments", []))
     files = dict(plan.kept)
     # ids are fixed before the work is shared out, so a clash is found whichever worker gets the file
     jobs: list[_Job] = []
@@ -222,11 +226,10 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         jobs.append(_Job(path, root, key, next_fid, doc_id))
         next_fid += 1
     shares = _run_workers(tmp, jobs, workers, progress)
-    pair_files: list[Path] = []
     segments = []
     for share in shares:
         segments.extend(share.segments)
-        pair_files.extend(share.pair_files)
+        text_segments.extend(share.text_segments)
         for item in share.items:
             if isinstance(item.outcome, FileError):
                 report.errors.append(item.outcome)
@@ -242,7 +245,11 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         raise BuildFailedError(f"{len(report.errors)} file(s) could not be indexed (--strict): "
                                + "; ".join(f"{e.path}: {e.reason}" for e in report.errors[:5]))
     _commit_segments(tmp, segments, [] if fresh else plan.deleted, merge=not fresh)
-    _write_ngrams(tmp, None if fresh else current, old, plan, pair_files)
+    if len(text_segments) > MAX_SEGMENTS:
+        live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
+        merged = f"seg-{tmp.name.removeprefix('tmp-')}-merged"
+        textindex.merge_segments(tmp, text_segments, live, into=merged)
+        text_segments = [merged]
     report.documents = len(docs)
     report.passages = sum(d["passages"] for d in docs.values())
     report.sections = sum(d["sections"] for d in docs.values())
@@ -251,6 +258,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "fingerprint": analysis.dictionary_fingerprint(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "next_fid": next_fid,
+        "segments": text_segments,
         "files": files,
         "docs": docs,
         "errors": [asdict(e) for e in report.errors],
@@ -282,12 +290,12 @@ class _Item:
 @dataclass
 class _Share:
     items: list[_Item]
-    segments: list
-    pair_files: list[Path]
+    segments: list  # Whoosh segments
+    text_segments: list[str]  # folder names of text-index segments
 
 
 def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: ProgressFn | None) -> list[_Share]:
-    """Index the jobs, each worker writing its own Whoosh segment and bigram pairs into ``tmp``."""
+    """Index the jobs, each worker writing its own Whoosh and text-index segments into ``tmp``."""
     if not jobs:
         return []
     n = workers if workers is not None else (os.cpu_count() or 1)
@@ -387,7 +395,7 @@ def _die_with_parent() -> None:
 
 
 def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str], None]) -> _Share:
-    """Load, chunk and analyse each file; write postings into a new segment of its own."""
+    """Load, chunk and analyse each file; write its passages and postings into segments of its own."""
     from whoosh.writing import SegmentWriter
 
     ix = whoosh_index.open_dir(str(tmp))
@@ -395,8 +403,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
     # as Whoosh's own MpWriter does; the parent commits all segments in one new TOC.
     writer = SegmentWriter(ix, _lk=False, limitmb=128)
     items: list[_Item] = []
-    key_parts: list = []
-    pnum_parts: list = []
+    postings = textindex.SegmentBuilder()
     try:
         for job in jobs:
             item = _Item(job.key, str(job.path), job.fid, FileError(str(job.path), "not read"))
@@ -415,12 +422,9 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 item.outcome = FileError(str(job.path), f"internal error while reading: {type(exc).__name__}: {exc}")
             else:
                 folded_body = analysis.fold(chunked.document.body)
-                for row in index_rows(chunked, job.fid, folded_body):
+                for row in index_rows(chunked, job.fid):
                     writer.add_document(**row)
-                keys, pnums = ngrams.document_pairs(folded_body, [(p.start, p.end) for p in chunked.passages],
-                                                    job.fid)
-                key_parts.append(keys)
-                pnum_parts.append(pnums)
+                postings.add(chunked, job.fid, folded_body)
                 doc_json = chunked_to_json(chunked)
                 (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
                                                                  encoding="utf-8")
@@ -442,12 +446,12 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
         raise
     finally:
         ix.close()
-    pair_files = []
-    if key_parts:
-        path = tmp / f"pairs-{worker}.npz"
-        np.savez(path, keys=np.concatenate(key_parts), pnums=np.concatenate(pnum_parts))
-        pair_files.append(path)
-    return _Share(items, segments, pair_files)
+    text_segments = []
+    if postings.rows:
+        name = f"seg-{tmp.name.removeprefix('tmp-')}-{worker}"
+        postings.write(tmp / name)
+        text_segments.append(name)
+    return _Share(items, segments, text_segments)
 
 
 def _commit_segments(tmp: Path, segments: list, deleted: list[str], merge: bool) -> None:
@@ -473,56 +477,14 @@ def _commit_segments(tmp: Path, segments: list, deleted: list[str], merge: bool)
         ix.close()
 
 
-def _write_ngrams(tmp: Path, current: Path | None, old: dict | None, plan: _Plan, pair_files: list[Path]) -> None:
-    keys_parts, pnum_parts = [], []
-    if current is not None and old is not None:
-        keys, pnums = ngrams.read_pairs(current)
-        deleted = set(plan.deleted)
-        gone = np.array(sorted({rec["fid"] for rec in old["files"].values()
-                                if rec.get("fid") and rec.get("doc_id") in deleted}), dtype=np.uint64)
-        if gone.size:
-            keep = ~np.isin(pnums >> np.uint64(ngrams.PNUM_SHIFT), gone)
-            keys, pnums = keys[keep], pnums[keep]
-        keys_parts.append(keys)
-        pnum_parts.append(pnums)
-    for path in pair_files:
-        with np.load(path) as data:
-            keys_parts.append(data["keys"])
-            pnum_parts.append(data["pnums"])
-        path.unlink()
-    for name in ("ngram_keys.npy", "ngram_offsets.npy", "ngram_pnums.npy"):
-        (tmp / name).unlink(missing_ok=True)  # hard links to the served version: never write through them
-    keys = np.concatenate(keys_parts) if keys_parts else np.empty(0, np.uint64)
-    pnums = np.concatenate(pnum_parts) if pnum_parts else np.empty(0, np.uint64)
-    ngrams.write_index(tmp, keys, pnums)
-
-
-def index_rows(chunked: Chunked, fid: int, folded_body: str | None = None) -> list[dict]:
-    """The Whoosh documents for one chunked document, text fields pre-analysed."""
+def index_rows(chunked: Chunked, fid: int) -> list[dict]:
+    """The Whoosh documents (stored passages) for one chunked document."""
     doc = chunked.document
-    body = folded_body if folded_body is not None else analysis.fold(doc.body)
-    year = str(doc.year) if doc.year else ""
-    rows = []
-    meta_cache: dict[tuple[str, ...], list[str]] = {}
-    for p in chunked.passages:
-        if p.anchor.count("-") > 1:
-            continue  # the same text again in this document (scraped pages repeat): shown, not searched twice
-        meta = meta_cache.get(p.section_path)
-        if meta is None:
-            meta = analysis.search_words(" ".join((doc.title,) + p.section_path))
-            meta_cache[p.section_path] = meta
-        rows.append({
-            "passage_id": p.passage_id,
-            "doc_id": p.doc_id,
-            "year": year,
-            "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
-            "content": [t.text for t in analysis.words(body[p.start:p.end], folded=True)],
-            "_stored_content": p.text,
-            "meta": meta,
-            "data": {"t": doc.title, "d": doc.date, "sp": list(p.section_path), "a": p.anchor,
-                     "sa": p.section_anchor, "o": p.ordinal},
-        })
-    return rows
+    return [{"passage_id": p.passage_id, "doc_id": p.doc_id, "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
+             "content": p.text,
+             "data": {"t": doc.title, "d": doc.date, "sp": list(p.section_path), "a": p.anchor,
+                      "sa": p.section_anchor, "o": p.ordinal}}
+            for p in chunked.passages if textindex.is_indexed(p.anchor)]
 
 
 def section_to_json(s: Section) -> dict:

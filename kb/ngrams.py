@@ -1,27 +1,20 @@
-"""Folded text → character-bigram keys, and the compact bigram → passages index built from them.
+"""Folded text → character-bigram keys, the terms of the ``grams`` postings in :mod:`kb.textindex`.
 
-Whoosh indexes jieba *words*. Words alone lose terms that jieba cuts differently in context
-(``七连创`` in ``七连创为`` is cut ``七连/创为``; ``岭路先锋`` in ``“岭”路先锋``). This side index
-recovers them: every passage is filed under each pair of adjacent CJK characters it holds (a lone
+Words alone lose terms that jieba cuts differently in context (``七连创`` in ``七连创为`` is cut
+``七连/创为``; ``岭路先锋`` in ``“岭”路先锋``). Character pairs recover them: every passage is filed under each pair of adjacent CJK characters it holds (a lone
 CJK character stands for itself), and a term matches the passages holding all of its pairs.
-
-It is built with numpy, not Whoosh postings: a bigram posting costs Whoosh ~3 µs of Python, which
-made bigrams most of the build time; here it is a few nanoseconds. On disk a version holds three
-arrays (loaded with ``mmap``): sorted unique ``keys``, ``offsets`` into ``pnums``, and ``pnums``.
 
 A key is ``cp1 << 21 | cp2`` for a pair and ``cp`` for a lone character (code points < 2**21).
 A passage number (``pnum``) is ``file_id << 20 | passage_ordinal``, stable for the life of a file.
 
 >>> len(term_keys("七连创")), len(term_keys("a")), len(term_keys("站"))
 (2, 0, 1)
->>> keys, pnums = document_pairs("七连创为全年。", [(0, 7)], file_id=3)
->>> int(pnums[0]) >> PNUM_SHIFT, bool(np.isin(term_keys("七连创"), keys).all())
-(3, True)
+>>> keys, spans = document_pairs("七连创为全年。治超。", [(0, 7), (7, 10)])
+>>> sorted(set(spans.tolist())), bool(np.isin(term_keys("七连创"), keys[spans == 0]).all())
+([0, 1], True)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -70,10 +63,10 @@ def term_keys(folded: str) -> np.ndarray:
     return np.unique(keys)
 
 
-def document_pairs(folded_body: str, spans: list[tuple[int, int]], file_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """(keys, pnums): one entry per distinct key per passage; a pair never straddles two passages."""
+def document_pairs(folded_body: str, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, span index): one entry per distinct key per span; a pair never straddles two spans."""
     if not spans:
-        return np.empty(0, np.uint64), np.empty(0, np.uint64)
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
     keys, starts, ends = text_keys(folded_body)
     span_starts = np.fromiter((s for s, _ in spans), dtype=np.int64, count=len(spans))
     span_ends = np.fromiter((e for _, e in spans), dtype=np.int64, count=len(spans))
@@ -82,62 +75,6 @@ def document_pairs(folded_body: str, spans: list[tuple[int, int]], file_id: int)
     idx_c = np.where(valid, idx, 0)
     valid &= ends <= span_ends[idx_c]
     keys, idx = keys[valid], idx[valid].astype(np.uint64)
-    # keys < 2**42 and passage ordinals < 2**20: one 62-bit number makes (passage, key) unique cheaply
+    # keys < 2**42 and span indexes < 2**20: one 62-bit number makes (span, key) unique cheaply
     packed = np.unique((idx << np.uint64(42)) | keys)
-    local = packed >> np.uint64(42)
-    keys = packed & np.uint64((1 << 42) - 1)
-    pnums = (np.uint64(file_id) << np.uint64(PNUM_SHIFT)) | local
-    return keys, pnums
-
-
-def write_index(directory: Path, keys: np.ndarray, pnums: np.ndarray) -> None:
-    """Sort (key, pnum) pairs by key and save the three arrays into ``directory``."""
-    order = np.argsort(keys, kind="stable")
-    keys_sorted = keys[order]
-    pnums_sorted = pnums[order]
-    unique, first = np.unique(keys_sorted, return_index=True)
-    offsets = np.append(first, keys_sorted.size).astype(np.int64)
-    np.save(directory / "ngram_keys.npy", unique)
-    np.save(directory / "ngram_offsets.npy", offsets)
-    np.save(directory / "ngram_pnums.npy", pnums_sorted)
-
-
-def read_pairs(directory: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Expand a saved index back into (keys, pnums) pairs, for an incremental rebuild."""
-    index = NgramIndex(directory)
-    counts = np.diff(index.offsets)
-    return np.repeat(np.asarray(index.keys), counts), np.asarray(index.pnums).copy()
-
-
-class NgramIndex:
-    """The saved arrays of one index version, memory-mapped."""
-
-    def __init__(self, directory: Path) -> None:
-        directory = Path(directory)
-        if (directory / "ngram_keys.npy").is_file():
-            self.keys = np.load(directory / "ngram_keys.npy", mmap_mode="r")
-            self.offsets = np.load(directory / "ngram_offsets.npy", mmap_mode="r")
-            self.pnums = np.load(directory / "ngram_pnums.npy", mmap_mode="r")
-        else:
-            self.keys = np.empty(0, np.uint64)
-            self.offsets = np.zeros(1, np.int64)
-            self.pnums = np.empty(0, np.uint64)
-
-    def postings(self, key: np.uint64) -> np.ndarray:
-        i = int(np.searchsorted(self.keys, key))
-        if i >= self.keys.size or self.keys[i] != key:
-            return np.empty(0, np.uint64)
-        return np.asarray(self.pnums[self.offsets[i]:self.offsets[i + 1]])
-
-    def lookup(self, folded: str) -> np.ndarray:
-        """Sorted pnums of passages holding every key of ``folded`` (rarest keys first)."""
-        keys = term_keys(folded)
-        if keys.size == 0:
-            return np.empty(0, np.uint64)
-        lists = sorted((self.postings(k) for k in keys), key=len)
-        result = np.unique(lists[0])
-        for other in lists[1:]:
-            if result.size == 0:
-                break
-            result = result[np.isin(result, other, assume_unique=False)]
-        return result
+    return packed & np.uint64((1 << 42) - 1), (packed >> np.uint64(42)).astype(np.int64)

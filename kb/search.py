@@ -4,14 +4,18 @@ How a query matches (see :mod:`kb.query` for the syntax):
 
 - each term is cut into words by the same analyzer as the documents; every word must occur in the
   passage, its document title or its section headings, either as a whole word or as a run of
-  characters (the bigram fields), so ``七连创`` is found in ``七连创为全年``;
-- a ``"phrase"`` must occur contiguously (after folding);
-- ranking is BM25F over all four fields: whole words and contiguous terms score above bigram-only
-  matches, passage text above headings and title;
+  characters (the ``grams`` postings), so ``七连创`` is found in ``七连创为全年``;
+- a ``"phrase"`` must occur contiguously in the passage (after folding; quotes, brackets and spaces
+  between its characters do not count), and so must an excluded ``-term``;
 - when no passage holds every term, the best partial matches come back flagged ``partial``.
 
-:class:`KnowledgeBase` keeps one opened index and per-thread searchers, and reopens them between
-requests when ``kb build`` has swapped in a new version.
+Ranking is BM25F, computed with numpy over the postings of :mod:`kb.textindex`: every matching
+passage gets a first-pass score (whole words in the text, in the title/headings, character runs
+below whole words); the best ``RERANK`` are then re-scored with what only their text shows (a
+multi-word term found contiguously). Whoosh then gives the stored passages of the page shown.
+
+:class:`KnowledgeBase` keeps one opened version and per-thread Whoosh searchers, and reopens them
+between requests when ``kb build`` has swapped in a new version.
 
 >>> kb = KnowledgeBase("index")                              # doctest: +SKIP
 >>> kb.search("综合交通投资").hits[0].section_path           # doctest: +SKIP
@@ -23,36 +27,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from whoosh.filedb import compound as _whoosh_compound
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
-from whoosh import query as wq
-from whoosh.collectors import TopCollector
-from whoosh.matching import ListMatcher, NullMatcher
-from whoosh.scoring import BM25F
 
-from kb import analysis
-from kb.ngrams import PNUM_SHIFT, NgramIndex, term_keys
+from kb import analysis, ngrams
 from kb.errors import NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
 from kb.models import Facet, Hit, SearchResult
-from kb.query import Alternative, ParsedQuery, parse_query
-from kb.schema import FIELD_BOOSTS
+from kb.query import ParsedQuery, parse_query
+from kb.textindex import TextIndex, word_key
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
 FACET_LIMIT = 20
-PHRASE_BOOST = 2.0
-# a word phrase costs O(words × postings): pasted text ("的" × 500) took seconds to minutes. Longer
-# phrases match on their first MAX_PHRASE_WORDS words (~20 characters), or on all their characters.
-MAX_PHRASE_WORDS = 12
 
 
 class _ViewFile:
@@ -102,149 +100,46 @@ class _MappedBufferFile(BufferFile):
 _whoosh_compound.BufferFile = _MappedBufferFile
 
 
-class BigramQuery(wq.Query):
-    """Passages holding every character pair of ``text`` (from the :mod:`kb.ngrams` side index).
 
-    With ``verify`` the passage text must hold ``text`` contiguously (phrases, exclusions); without
-    it, co-occurrence of all pairs inside one short passage is taken as a match, scored below words.
-    """
+# --- compiling a query ----------------------------------------------------------------------------
 
-    def __init__(self, text: str, boost: float = 1.0, verify: bool = False) -> None:
-        self.text = text
-        self.boost = boost
-        self.verify = verify
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One alternative of a query group, analysed: what must match, what is marked."""
 
-    def __eq__(self, other: object) -> bool:
-        return (isinstance(other, BigramQuery) and (self.text, self.boost, self.verify) ==
-                (other.text, other.boost, other.verify))
+    text: str  # folded
+    words: tuple[str, ...]  # its jieba words
+    needed: tuple[str, ...]  # the words a passage must hold (runs of single characters joined)
+    phrase: bool
+    core: str  # the text without spaces, quotes and brackets: what "contiguous" means
 
-    def __hash__(self) -> int:
-        return hash((BigramQuery, self.text, self.boost, self.verify))
-
-    def __repr__(self) -> str:
-        return f"BigramQuery({self.text!r}, boost={self.boost}, verify={self.verify})"
-
-    def __unicode__(self) -> str:
-        return f"bigrams:{self.text}"
-
-    __str__ = __unicode__
-
-    def _pnums(self, searcher) -> np.ndarray:
-        top = searcher.get_parent()
-        cache = getattr(top, "kb_lookups", None)
-        if cache is None:
-            return np.empty(0, np.uint64)
-        if self.text not in cache:  # once per query, not once per segment
-            cache[self.text] = top.kb_ngrams.lookup(self.text)
-        return cache[self.text]
-
-    def estimate_size(self, ixreader) -> int:
-        return ixreader.doc_count_all()
-
-    def _docnums(self, searcher, reader, wanted: np.ndarray) -> np.ndarray:
-        """This segment's live docnums holding the pairs (and the text itself, when verifying)."""
-        cache = getattr(searcher.get_parent(), "kb_lookups", {})
-        key = (self.text, self.verify, id(reader))
-        if key in cache:  # the same query is matched twice: for the top hits, then for the count
-            return cache[key]
-        docnums = np.nonzero(np.isin(_segment_pnums(reader), wanted))[0]
-        if reader.has_deletions():
-            docnums = np.array([d for d in docnums.tolist() if not reader.is_deleted(d)], dtype=np.int64)
-        # one pair (two characters) is the text itself; longer text may hold its pairs apart
-        if self.verify and docnums.size and term_keys(self.text).size > 1:
-            docnums = np.array([d for d in docnums.tolist()
-                                if self.text in analysis.fold(reader.stored_fields(d).get("content", ""))],
-                               dtype=np.int64)
-        cache[key] = docnums
-        return docnums
-
-    def matcher(self, searcher, context=None):
-        wanted = self._pnums(searcher)
-        reader = searcher.reader()
-        if wanted.size == 0 or reader.doc_count_all() == 0:
-            return NullMatcher()
-        docnums = self._docnums(searcher, reader, wanted)
-        if docnums.size == 0:
-            return NullMatcher()
-        n = max(searcher.get_parent().doc_count_all(), 1)
-        df = max(int(wanted.size), 1)
-        idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        return ListMatcher(docnums.tolist(), all_weights=self.boost * idf * 1.2)
+    @property
+    def cjk(self) -> str:
+        """Its CJK characters, when there are two or more (for character-pair lookups)."""
+        chars = "".join(ch for ch in self.text if analysis.is_cjk(ch))
+        return chars if len(chars) > 1 else ""
 
 
-class _CountingCollector(TopCollector):
-    """Top N by score, and every matching global docnum in ``ids``."""
-
-    def prepare(self, top_searcher, q, context):
-        super().prepare(top_searcher, q, context)
-        self.ids: list[int] = []
-
-    def _collect(self, global_docnum, score):
-        self.ids.append(global_docnum)
-        return super()._collect(global_docnum, score)
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...]
+    doc_ids: tuple[str, ...]
+    years: tuple[int, int] | None
+    marks: tuple[str, ...]  # folded strings to highlight
 
 
-def _collect(searcher, q: wq.Query, limit: int):
-    collector = _CountingCollector(limit=limit, usequality=False, replace=0)  # no pruning: count every match
-    searcher.search_with_collector(q, collector)
-    return collector.results(), np.unique(np.array(collector.ids, dtype=np.int64))
-
-
-def _global_pnums(searcher) -> np.ndarray:
-    """docnum → pnum across all segments of the searcher, built once per searcher."""
-    cached = getattr(searcher, "kb_pnums", None)
-    if cached is None:
-        parts = [_segment_pnums(sub.reader()) for sub, _offset in searcher.leaf_searchers()]
-        cached = np.concatenate(parts) if parts else np.empty(0, np.uint64)
-        searcher.kb_pnums = cached
-    return cached
-
-
-def _segment_pnums(reader) -> np.ndarray:
-    """docnum → pnum for one segment reader, read once from the column and kept on the reader."""
-    cached = getattr(reader, "_kb_pnums", None)
-    if cached is None:
-        cached = np.fromiter(reader.column_reader("pnum"), dtype=np.uint64, count=reader.doc_count_all())
-        reader._kb_pnums = cached
-    return cached
-
-
-def _word_match(word: str) -> wq.Query:
-    """One word anywhere in the passage, its title or headings: as a word, or as characters."""
-    options: list[wq.Query] = [
-        wq.Term("content", word, boost=FIELD_BOOSTS["content"]),
-        wq.Term("meta", word, boost=FIELD_BOOSTS["meta"]),
-    ]
-    if analysis.is_cjk(word) and len(word) > 1:
-        options.append(BigramQuery(word, boost=FIELD_BOOSTS["bigram"]))
-    return wq.Or(options)
-
-
-def _alternative_query(alt: Alternative) -> tuple[wq.Query | None, list[str]]:
-    """(required query, strings to highlight) for one term or phrase."""
-    folded = analysis.fold(alt.text).strip()
+def _term(text: str, phrase: bool) -> Term | None:
+    folded = analysis.fold(text).strip()
     words = [t.text for t in analysis.words(folded, folded=True)]
     if not words:
-        return None, []
-    word_phrase = wq.Phrase("content", words[:MAX_PHRASE_WORDS], boost=PHRASE_BOOST) if len(words) > 1 else \
-        wq.Term("content", words[0], boost=PHRASE_BOOST)
-    if alt.phrase:
-        required = wq.Or([word_phrase, BigramQuery(_cjk_only(folded), FIELD_BOOSTS["bigram"], verify=True)]) \
-            if _cjk_only(folded) else word_phrase
-        return required, [folded] + words
+        return None
     # jieba leaves unknown names in single characters (来甬 → 来/甬) and may cut the text
-    # differently (新来/甬): runs of single characters are required together, through the bigrams;
+    # differently (新来/甬): runs of single characters are required together, through the pairs;
     # a lone single character of a longer term helps ranking but is not required
     needed = [w for w in _join_single_chars(words) if not (len(w) == 1 and analysis.is_cjk(w))] or words
-    needed = list(dict.fromkeys(needed))  # a repeated word adds nothing to an And, but costs superlinear time
-    required = wq.And([_word_match(w) for w in needed]) if len(needed) > 1 else _word_match(needed[0])
-    bonus: list[wq.Query] = []
-    if len(words) > 1:
-        bonus.append(word_phrase)
-        if _cjk_only(folded):
-            bonus.append(BigramQuery(_cjk_only(folded), boost=FIELD_BOOSTS["bigram"] * PHRASE_BOOST))
-    marks = [folded] + needed
-    return (wq.AndMaybe(required, wq.Or(bonus)) if bonus else required), marks
+    core = "".join(ch for ch in folded if ch not in ngrams.TRANSPARENT and not ch.isspace())
+    return Term(folded, tuple(words), tuple(dict.fromkeys(needed)), phrase, core)
 
 
 def _join_single_chars(words: list[str]) -> list[str]:
@@ -261,55 +156,271 @@ def _join_single_chars(words: list[str]) -> list[str]:
     return out
 
 
-def _cjk_only(folded: str) -> str:
-    """The term with what the bigram index does not hold (spaces, ASCII, punctuation) taken out."""
-    return "".join(ch for ch in folded if analysis.is_cjk(ch)) if len(folded) > 1 else ""
+def compile_query(parsed: ParsedQuery) -> CompiledQuery:
+    """``ParsedQuery`` → analysed terms, and the strings a hit marks.
 
-
-def _exclusion_query(alt: Alternative) -> wq.Query | None:
-    folded = analysis.fold(alt.text).strip()
-    words = [t.text for t in analysis.words(folded, folded=True)]
-    if not words:
-        return None
-    options: list[wq.Query] = [wq.Term("content", words[0]) if len(words) == 1
-                               else wq.Phrase("content", words[:MAX_PHRASE_WORDS])]
-    if analysis.is_cjk(folded) and len(folded) > 1:
-        options.append(BigramQuery(folded, verify=True))
-    return wq.Or(options)
-
-
-def compile_query(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None, list[str], list[wq.Query]]:
-    """``ParsedQuery`` → (all-terms query, any-term query, strings to mark, per-group queries)."""
-    group_queries: list[wq.Query] = []
+    >>> q = compile_query(parse_query('治超 "一超四罚" -太龙'))
+    >>> [[t.needed for t in g] for g in q.groups], [t.core for t in q.excluded], q.marks
+    ([[('治超',)], [('一超四罚',)]], ['太龙'], ('治超', '一超四罚'))
+    """
+    groups: list[tuple[Term, ...]] = []
     marks: list[str] = []
     for group in parsed.groups:
-        alts = []
-        for alt in group:
-            q, alt_marks = _alternative_query(alt)
-            if q is not None:
-                alts.append(q)
-                marks.extend(alt_marks)
-        if alts:
-            group_queries.append(alts[0] if len(alts) == 1 else wq.Or(alts))
-    if not group_queries:
-        return None, None, [], []
-    strict: wq.Query = group_queries[0] if len(group_queries) == 1 else wq.And(group_queries)
-    loose: wq.Query = group_queries[0] if len(group_queries) == 1 else wq.Or(group_queries)
-    excluded = [q for q in (_exclusion_query(a) for a in parsed.excluded) if q is not None]
-    filters: list[wq.Query] = []
-    if parsed.doc_ids:
-        filters.append(wq.Or([wq.Term("doc_id", d) for d in parsed.doc_ids]))
-    if parsed.years:
-        lo, hi = parsed.years
-        filters.append(wq.Or([wq.Term("year", str(y)) for y in range(lo, hi + 1)]))
-    if filters:
-        flt = wq.And(filters) if len(filters) > 1 else filters[0]
-        strict, loose = wq.Require(strict, flt), wq.Require(loose, flt)
-    if excluded:
-        neg = wq.Or(excluded) if len(excluded) > 1 else excluded[0]
-        strict, loose = wq.AndNot(strict, neg), wq.AndNot(loose, neg)
-    return strict, loose, list(dict.fromkeys(m for m in marks if m)), group_queries
+        terms = tuple(t for t in (_term(a.text, a.phrase) for a in group) if t is not None)
+        if terms:
+            groups.append(terms)
+            for t in terms:
+                marks.append(t.text)
+                if not t.phrase:
+                    marks.extend(t.needed)
+    excluded = tuple(t for t in (_term(a.text, True) for a in parsed.excluded) if t is not None)
+    return CompiledQuery(tuple(groups), excluded, parsed.doc_ids, parsed.years,
+                         tuple(dict.fromkeys(m for m in marks if m)))
 
+
+# --- scoring --------------------------------------------------------------------------------------
+
+# Whole words count for more than character-pair-only matches; passage text as much as title/headings.
+FIELD_BOOSTS = {"words": 1.0, "meta": 1.0, "grams": 0.35}
+PHRASE_BOOST = 2.0  # a term found contiguously, or a quoted phrase
+B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
+RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
+
+_GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
+
+
+@lru_cache(maxsize=1024)
+def _loose_pattern(core: str) -> re.Pattern[bytes]:
+    """``岭路先锋`` → a pattern that also finds ``“岭”路先锋`` (quotes, brackets, spaces between)."""
+    return re.compile(_GAP.join(re.escape(ch.encode()) for ch in core))
+
+
+def _contains(hay: bytes, core: str) -> bool:
+    return core.encode() in hay or _loose_pattern(core).search(hay) is not None
+
+
+class _Scorer:
+    """Dense per-row score and match vectors for one query over one :class:`TextIndex`.
+
+    BM25F as Whoosh computes it (idf ``log(N / (df + 1)) + 1``), per family, summed with the boosts.
+    """
+
+    def __init__(self, index: TextIndex) -> None:
+        self.ix = index
+        self.n = index.size
+        self.docs = max(index.live_count, 1)
+        self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def _bm25(self, tfs: np.ndarray, lengths: np.ndarray, avg: float, df: int) -> np.ndarray:
+        idf = math.log(self.docs / (df + 1)) + 1
+        return idf * (tfs * (K1 + 1)) / (tfs + K1 * ((1 - B) + B * lengths / avg))
+
+    def _pairs_weight(self, df: int) -> float:
+        return FIELD_BOOSTS["grams"] * 1.2 * math.log(1 + (self.docs - df + 0.5) / (df + 0.5))
+
+    def word(self, word: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(score, passage-text part of the score, match) of one word: as a word in the text, in the
+        title or headings, or as a run of characters."""
+        cached = self._words.get(word)
+        if cached is not None:
+            return cached
+        ix = self.ix
+        key = word_key(word)
+        score = np.zeros(self.n, np.float32)
+        match = np.zeros(self.n, bool)
+        rows, tfs = ix.lookup("words", key)
+        if rows.size:
+            score[rows] = FIELD_BOOSTS["words"] * self._bm25(tfs, ix.word_lengths[rows], ix.avg_words, rows.size)
+            match[rows] = True
+        content = score.copy()
+        rows, tfs = ix.lookup("meta", key)
+        if rows.size:
+            score[rows] += FIELD_BOOSTS["meta"] * self._bm25(tfs, ix.meta_lengths[rows], ix.avg_meta, rows.size)
+            match[rows] = True
+        if len(word) > 1 and analysis.is_cjk(word):
+            rows = ix.char_rows(word)
+            if rows.size:
+                score[rows] += self._pairs_weight(rows.size)
+                match[rows] = True
+        self._words[word] = (score, content, match)
+        return score, content, match
+
+    def contains(self, term: Term) -> np.ndarray:
+        """Rows whose passage text holds the term contiguously (after folding)."""
+        ix = self.ix
+        match = np.zeros(self.n, bool)
+        if not term.core:
+            return match
+        sure = np.empty(0, np.int64)
+        candidates: list[np.ndarray] = []
+        if term.words == (term.core,):  # one word: its word postings are matches as they are
+            sure = ix.lookup("words", word_key(term.core))[0]
+        elif term.words:
+            rows = ix.lookup("words", word_key(term.words[0]))[0]
+            for w in term.words[1:]:
+                rows = rows[np.isin(rows, ix.lookup("words", word_key(w))[0])]
+            candidates.append(rows)
+        if term.cjk:
+            pairs = ix.char_rows(term.cjk)
+            if term.cjk == term.core and ngrams.term_keys(term.core).size == 1:
+                sure = np.union1d(sure, pairs)  # one pair is the text itself
+            else:
+                candidates.append(pairs)
+        match[sure] = True
+        for rows in candidates:
+            for row in rows[~match[rows]].tolist():
+                if _contains(ix.text(row), term.core):
+                    match[row] = True
+        return match
+
+    def term(self, term: Term) -> tuple[np.ndarray, np.ndarray]:
+        """(score, match) of one alternative; score is zero where it does not match."""
+        if term.phrase:
+            match = self.contains(term)
+            score = PHRASE_BOOST * sum(self.word(w)[0] for w in dict.fromkeys(term.words))
+            return np.where(match, score, 0).astype(np.float32), match
+        parts = [self.word(w) for w in term.needed]
+        match = parts[0][2].copy()
+        score = parts[0][0].copy()
+        for s, _c, m in parts[1:]:
+            match &= m
+            score += s
+        if len(term.words) > 1 and term.cjk:  # all the term's pairs in one passage: likely the term itself
+            rows = self.ix.char_rows(term.cjk)
+            if rows.size:
+                score[rows] += PHRASE_BOOST * self._pairs_weight(rows.size)
+        score[~match] = 0
+        return score, match
+
+    def contiguity_bonus(self, terms: list[Term], rows: np.ndarray) -> np.ndarray:
+        """For the candidates ``rows``: a multi-word term found contiguously scores its words' passage-text
+        score again, ``PHRASE_BOOST`` times (what a Whoosh phrase query over positions would add)."""
+        bonus = np.zeros(rows.size, np.float32)
+        for term in terms:
+            if term.phrase or len(term.words) < 2 or not term.core:
+                continue
+            content = sum(self.word(w)[1] for w in dict.fromkeys(term.words))[rows]
+            for i, row in enumerate(rows.tolist()):
+                if content[i] and _contains(self.ix.text(row), term.core):
+                    bonus[i] += PHRASE_BOOST * content[i]
+        return bonus
+
+
+class _Evaluation(NamedTuple):
+    match: np.ndarray
+    score: np.ndarray
+    partial: bool
+    scorer: _Scorer
+
+
+def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None) -> _Evaluation:
+    """Which rows match (every group; else any group, flagged partial) and their first-pass scores."""
+    scorer = _Scorer(index)
+    mask = index.live.copy()
+    if allowed is not None:
+        mask &= allowed
+    for term in query.excluded:
+        mask &= ~scorer.contains(term)
+    group_scores, group_matches = [], []
+    for group in query.groups:
+        score = np.zeros(index.size, np.float32)
+        match = np.zeros(index.size, bool)
+        for term in group:
+            s, m = scorer.term(term)
+            score += s
+            match |= m
+        group_scores.append(score)
+        group_matches.append(match)
+    total = sum(group_scores)
+    strict = np.logical_and.reduce(group_matches) & mask
+    if strict.any() or len(group_matches) < 2:
+        return _Evaluation(strict, total, False, scorer)
+    loose = np.logical_or.reduce(group_matches) & mask
+    return _Evaluation(loose, total, bool(loose.any()), scorer)
+
+
+def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``limit`` matching rows and their scores, best first: the first pass picks at least
+    ``RERANK`` candidates, which the text itself then re-scores."""
+    rows = np.nonzero(found.match)[0]
+    scores = found.score[rows]
+    pool = max(RERANK, limit)
+    if rows.size > pool:
+        best = np.argpartition(-scores, pool - 1)[:pool]
+        rows, scores = rows[best], scores[best]
+    terms = [t for g in query.groups for t in g]
+    scores = scores + found.scorer.contiguity_bonus(terms, rows)
+    order = np.lexsort((rows, -scores))[:limit]
+    return rows[order], scores[order]
+
+class _Version:
+    """One index version, opened: Whoosh (stored passages), the text index, the manifest."""
+
+    def __init__(self, path: Path, manifest: dict, whoosh, text: TextIndex, docnums: np.ndarray) -> None:
+        self.path, self.manifest, self.whoosh, self.text = path, manifest, whoosh, text
+        self._docnums = docnums  # text-index row → Whoosh docnum
+        files = [rec for rec in manifest.get("files", {}).values() if rec.get("fid") and rec.get("doc_id")]
+        self.doc_by_fid = {rec["fid"]: rec["doc_id"] for rec in files}
+        self.fid_by_doc = {rec["doc_id"]: rec["fid"] for rec in files}
+
+    @classmethod
+    def open(cls, path: Path) -> _Version:
+        manifest = read_manifest(path)
+        files = manifest.get("files", {}).values()
+        live = {rec["fid"] for rec in files if rec.get("fid") and rec.get("doc_id")}
+        text = TextIndex(path, manifest.get("segments", []), live)
+        ix = FileStorage(str(path), readonly=True).open_index()
+        # Whoosh numbers documents by segment; rows are joined to them through the pnum column
+        pnums, docnums = [], []
+        with ix.reader() as reader:
+            for sub, offset in reader.leaf_readers():
+                column = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
+                alive = np.fromiter(sub.all_doc_ids(), dtype=np.int64)
+                pnums.append(column[alive])
+                docnums.append(alive + offset)
+        pnums_all = np.concatenate(pnums) if pnums else np.empty(0, np.uint64)
+        docnums_all = np.concatenate(docnums) if docnums else np.empty(0, np.int64)
+        order = np.argsort(pnums_all, kind="stable")
+        pnums_sorted, docnums_sorted = pnums_all[order], docnums_all[order]
+        at = np.minimum(np.searchsorted(pnums_sorted, text.pnums), max(pnums_sorted.size - 1, 0))
+        found = pnums_sorted[at] == text.pnums if pnums_sorted.size else np.zeros(text.size, bool)
+        text.live &= found  # a row Whoosh does not hold cannot be shown
+        text.live_count = int(text.live.sum())
+        return cls(path, manifest, ix, text, np.where(found, docnums_sorted[at] if pnums_sorted.size else 0, -1))
+
+    def docnum(self, row: int) -> int:
+        return int(self._docnums[row])
+
+    def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None) -> np.ndarray | None:
+        """Rows the ``doc:`` and ``year:`` filters let through (``None``: no filter)."""
+        if not doc_ids and years is None:
+            return None
+        fids = set(self.fid_by_doc.values())
+        if doc_ids:
+            fids &= {self.fid_by_doc[d] for d in doc_ids if d in self.fid_by_doc}
+        if years is not None:
+            docs = self.manifest.get("docs", {})
+            lo, hi = years
+            fids = {f for f in fids if lo <= _year(docs.get(self.doc_by_fid[f], {}).get("date", "")) <= hi}
+        return np.isin(self.text.fids, np.fromiter(fids, dtype=np.int64, count=len(fids)))
+
+    def facets(self, rows: np.ndarray) -> tuple[Facet, ...]:
+        """Matching passages per document, the most first."""
+        if rows.size == 0:
+            return ()
+        values, counts = np.unique(self.text.fids[rows], return_counts=True)
+        order = np.argsort(-counts, kind="stable")[:FACET_LIMIT]
+        docs = self.manifest.get("docs", {})
+        out = []
+        for i in order:
+            doc_id = self.doc_by_fid.get(int(values[i]))
+            if doc_id is not None:
+                out.append(Facet(doc_id, docs.get(doc_id, {}).get("title", doc_id), int(counts[i])))
+        return tuple(out)
+
+
+def _year(date: str) -> int:
+    return int(date[:4]) if date[:4].isdigit() else -1
 
 
 class KnowledgeBase:
@@ -320,8 +431,7 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._local = threading.local()
         self._version: Path | None = None
-        self._ix = None
-        self._ngrams: NgramIndex | None = None
+        self._open: _Version | None = None
         self._manifest: dict = {}
         self._checked = 0.0
         self._refresh(force=True)
@@ -339,23 +449,20 @@ class KnowledgeBase:
         with self._lock:
             if version == self._version and not force:
                 return
-            ix = FileStorage(str(version), readonly=True).open_index()
-            manifest = read_manifest(version)
-            grams = NgramIndex(version)
-            self._ix, self._manifest, self._ngrams, self._version = ix, manifest, grams, version
+            opened = _Version.open(version)
+            self._open, self._manifest, self._version = opened, opened.manifest, version
 
     def _searcher(self):
+        """This thread's Whoosh searcher over the open version (stored passages)."""
         self._refresh()
         local = self._local
-        ix = self._ix
-        if getattr(local, "ix", None) is not ix:
+        opened = self._open
+        if getattr(local, "opened", None) is not opened:
             old = getattr(local, "searcher", None)
             if old is not None:
                 old.close()
-            local.searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
-            local.searcher.kb_ngrams = self._ngrams
-            local.ix = ix
-        local.searcher.kb_lookups = {}
+            local.searcher = opened.whoosh.searcher()
+            local.opened = opened
         return local.searcher
 
     @property
@@ -371,25 +478,19 @@ class KnowledgeBase:
         parsed = parse_query(raw)
         if doc:  # a filter given beside the query, never pasted into it
             parsed = dataclasses.replace(parsed, doc_ids=(doc,))
-        strict, loose, marks, groups = compile_query(parsed)
-        if strict is None:
+        query = compile_query(parsed)
+        if not query.groups:
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=parsed.notice)
-        searcher = self._searcher()
-        # one pass: Whoosh scores every match for the top hits, and the collector keeps every docnum
-        # for the count and the facets. No block-max skipping (usequality=False): Whoosh 2.7's
-        # IntersectionMatcher asserts under Require with it (fuzzing found 'YEAR:2020"1'), and our
-        # bigram leaves rule it out for most queries anyway.
-        results, matched = _collect(searcher, strict, page * page_size)
-        partial = False
-        if matched.size == 0 and len(groups) > 1:
-            results, matched = _collect(searcher, loose, page * page_size)
-            partial = matched.size > 0
-        total = int(matched.size)
-        hits = []
+        searcher = self._searcher()  # first: it moves to a new version if one was swapped in
+        opened = self._local.opened
+        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years))
+        rows, scores = rank(query, found, page * page_size)
         first = (page - 1) * page_size
-        for rank, hit in enumerate(results[first:first + page_size], start=first + 1):
-            stored = hit.fields()
+        hits = []
+        marks = list(query.marks)
+        for rank_no, (row, score) in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1):
+            stored = searcher.stored_fields(opened.docnum(row))
             data = stored.get("data") or {}
             text = stored.get("content", "")
             hits.append(Hit(
@@ -401,38 +502,13 @@ class KnowledgeBase:
                 text=text,
                 snippet_html=snippet_html(text, marks),
                 anchor=data.get("a", ""),
-                score=float(hit.score or 0.0),
-                rank=rank,
+                score=float(score),
+                rank=rank_no,
             ))
-        facets = self._facets(searcher, matched)
-        return SearchResult(query=raw, total=total, took_ms=_ms(started), page=page, page_size=page_size,
-                            hits=tuple(hits), partial=partial, facets=facets, notice=parsed.notice,
-                            terms=tuple(marks))
-
-    def _facets(self, searcher, docnums: np.ndarray) -> tuple[Facet, ...]:
-        """Matching passages per document, the most first, from the pnum column (no stored fields read)."""
-        if docnums.size == 0:
-            return ()
-        fids = _global_pnums(searcher)[docnums] >> np.uint64(PNUM_SHIFT)
-        values, counts = np.unique(fids, return_counts=True)
-        order = np.argsort(-counts, kind="stable")[:FACET_LIMIT]
-        by_fid = self._doc_by_fid()
-        docs = self._manifest.get("docs", {})
-        out = []
-        for i in order:
-            doc_id = by_fid.get(int(values[i]))
-            if doc_id is not None:
-                out.append(Facet(doc_id, docs.get(doc_id, {}).get("title", doc_id), int(counts[i])))
-        return tuple(out)
-
-    def _doc_by_fid(self) -> dict[int, str]:
-        manifest = self._manifest
-        cached = manifest.get("_doc_by_fid")
-        if cached is None:
-            cached = {rec["fid"]: rec["doc_id"] for rec in manifest.get("files", {}).values()
-                      if rec.get("fid") and rec.get("doc_id")}
-            manifest["_doc_by_fid"] = cached
-        return cached
+        matched = np.nonzero(found.match)[0]
+        return SearchResult(query=raw, total=int(matched.size), took_ms=_ms(started), page=page,
+                            page_size=page_size, hits=tuple(hits), partial=found.partial,
+                            facets=opened.facets(matched), notice=parsed.notice, terms=query.marks)
 
     # --- documents ------------------------------------------------------------------------------
     def docs(self) -> list[dict]:

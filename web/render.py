@@ -80,7 +80,7 @@ def query_terms(q: str) -> list[str]:
     if not q or not q.strip():
         return []
     try:
-        return compile_query(parse_query(q))[2]
+        return list(compile_query(parse_query(q)).marks)
     except QueryError:
         return []
 

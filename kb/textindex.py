@@ -1,0 +1,278 @@
+"""Chunked documents → the text index kb searches: postings held in numpy arrays, in segments.
+
+Three posting families, each ``key → passages`` (a key is a word hash or a character pair):
+
+========  ===============================================================  ==============
+family    what a passage is filed under                                    with
+========  ===============================================================  ==============
+words     its jieba words (:func:`kb.analysis.words`)                      term frequency
+meta      the words and sub-words of its document title and section path   term frequency
+grams     each pair of adjacent CJK characters (:mod:`kb.ngrams`)          —
+========  ===============================================================  ==============
+
+Whoosh keeps the passages themselves (stored text, ids, the pnum column: :mod:`kb.schema`);
+postings live here because a Whoosh posting costs ~3 µs of Python to write and again to score,
+which made a 146 MB corpus take minutes to build and common words ~1 s to search. Here a posting
+is a few bytes of a sorted array: written in bulk, scored with vector arithmetic.
+
+A **segment** is what one indexing worker wrote: a folder of ``.npy`` arrays plus the folded
+passage text (``text.bin``, for phrase checks and re-ranking). Rows are numbered in the order the
+worker saw the passages; each row's ``pnum`` (``file_id << 20 | ordinal``) ties it to Whoosh.
+Segments never change once written; an incremental build adds one, a file that changed gets a new
+file id, and rows of files no longer in the manifest are dead (skipped, and dropped at a merge).
+
+>>> word_key("治超") == word_key("治超"), word_key("治超") == word_key("治堵")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import shutil
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from kb import analysis, ngrams
+from kb.models import Chunked
+
+FAMILIES = ("words", "meta", "grams")
+TF_MAX = np.iinfo(np.uint16).max
+
+
+@lru_cache(maxsize=65536)
+def word_key(word: str) -> int:
+    """A stable 64-bit key for a folded word (the same in every process and every run)."""
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def is_indexed(anchor: str) -> bool:
+    """Passages repeated inside one document (anchor ``p3-2``) are shown but indexed once."""
+    return anchor.count("-") <= 1
+
+
+class SegmentBuilder:
+    """Collects the postings of the documents one worker indexes, then writes them as a segment.
+
+    >>> from kb.chunker import chunk; from kb.models import Document
+    >>> b = SegmentBuilder()
+    >>> b.add(chunk(Document(doc_id="d", path="d.txt", title="T", body="一、治超\\n全年治超检测12万辆次。")), fid=1)
+    >>> b.rows, b.pnums, b.texts[0].decode(), b.lengths
+    (1, [1048576], '全年治超检测12万辆次。', [(5, 3)])
+    """
+
+    def __init__(self) -> None:
+        self.rows = 0
+        self.pnums: list[int] = []
+        self.lengths: list[tuple[int, int]] = []  # (words, meta words) per row
+        self.texts: list[bytes] = []
+        self._keys: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
+        self._rows: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
+        self._tfs: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
+        self._key_of: dict[str, int] = {}
+
+    def _counted(self, family: str, words: list[str], row: int) -> None:
+        counts = Counter(words)
+        key_of = self._key_of
+        keys = np.fromiter((key_of.get(w) or key_of.setdefault(w, word_key(w)) for w in counts),
+                           dtype=np.uint64, count=len(counts))
+        self._keys[family].append(keys)
+        self._rows[family].append(np.full(len(counts), row, dtype=np.uint32))
+        self._tfs[family].append(np.minimum(np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),
+                                            TF_MAX).astype(np.uint16))
+
+    def add(self, chunked: Chunked, fid: int, folded_body: str | None = None) -> None:
+        """File every searchable passage of one document under its words, title words and pairs."""
+        doc = chunked.document
+        body = folded_body if folded_body is not None else analysis.fold(doc.body)
+        meta_cache: dict[tuple[str, ...], list[str]] = {}
+        spans, first_row = [], self.rows
+        for p in chunked.passages:
+            if not is_indexed(p.anchor):
+                continue
+            meta = meta_cache.get(p.section_path)
+            if meta is None:
+                meta = meta_cache[p.section_path] = analysis.search_words(" ".join((doc.title,) + p.section_path))
+            text = body[p.start:p.end]
+            words = [t.text for t in analysis.words(text, folded=True)]
+            row = self.rows
+            self._counted("words", words, row)
+            self._counted("meta", meta, row)
+            self.pnums.append((fid << ngrams.PNUM_SHIFT) | p.ordinal)
+            self.lengths.append((len(words), len(meta)))
+            self.texts.append(text.encode("utf-8"))
+            spans.append((p.start, p.end))
+            self.rows += 1
+        keys, span_index = ngrams.document_pairs(body, spans)
+        self._keys["grams"].append(keys)
+        self._rows["grams"].append((span_index + first_row).astype(np.uint32))
+
+    def write(self, directory: Path) -> None:
+        """Save the segment into ``directory`` (created; must not exist)."""
+        directory.mkdir(parents=True)
+        np.save(directory / "pnums.npy", np.array(self.pnums, dtype=np.uint64))
+        np.save(directory / "lengths.npy", np.array(self.lengths, dtype=np.uint32).reshape(-1, 2))
+        offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in self.texts], out=offsets[1:])
+        np.save(directory / "text_offsets.npy", offsets)
+        (directory / "text.bin").write_bytes(b"".join(self.texts))
+        for family in FAMILIES:
+            keys = _cat(self._keys[family], np.uint64)
+            rows = _cat(self._rows[family], np.uint32)
+            tfs = _cat(self._tfs[family], np.uint16) if family != "grams" else None
+            _write_postings(directory, family, keys, rows, tfs)
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
+
+
+def _write_postings(directory: Path, family: str, keys: np.ndarray, rows: np.ndarray,
+                    tfs: np.ndarray | None) -> None:
+    """Sort by key (rows stay ascending within a key: they were appended in row order)."""
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    unique, first = np.unique(keys, return_index=True)
+    np.save(directory / f"{family}.keys.npy", unique)
+    np.save(directory / f"{family}.offsets.npy", np.append(first, keys.size).astype(np.int64))
+    np.save(directory / f"{family}.rows.npy", rows[order])
+    if tfs is not None:
+        np.save(directory / f"{family}.tfs.npy", tfs[order])
+
+
+class Segment:
+    """One segment's arrays, memory-mapped (pages shared with the OS cache, not copied)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = Path(directory)
+        load = lambda name: np.load(self.path / name, mmap_mode="r")  # noqa: E731
+        self.pnums = np.asarray(load("pnums.npy"))
+        self.lengths = load("lengths.npy")
+        self.text_offsets = load("text_offsets.npy")
+        self.size = int(self.pnums.size)
+        self.text: mmap.mmap | bytes = b""
+        if self.text_offsets[-1]:
+            with open(self.path / "text.bin", "rb") as fh:  # the mapping outlives the file object
+                self.text = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        self.postings = {}
+        for family in FAMILIES:
+            tfs = self.path / f"{family}.tfs.npy"
+            self.postings[family] = (load(f"{family}.keys.npy"), load(f"{family}.offsets.npy"),
+                                     load(f"{family}.rows.npy"), load(tfs.name) if tfs.is_file() else None)
+
+    def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
+        keys, offsets, rows, tfs = self.postings[family]
+        i = int(np.searchsorted(keys, np.uint64(key)))
+        if i >= keys.size or int(keys[i]) != key:
+            return _NO_ROWS, (None if tfs is None else _NO_TFS)
+        a, b = int(offsets[i]), int(offsets[i + 1])
+        return rows[a:b], (None if tfs is None else tfs[a:b])
+
+    def passage_text(self, row: int) -> bytes:
+        return self.text[int(self.text_offsets[row]):int(self.text_offsets[row + 1])]
+
+    def close(self) -> None:
+        if isinstance(self.text, mmap.mmap):
+            self.text.close()
+
+
+_NO_ROWS = np.empty(0, np.uint32)
+_NO_TFS = np.empty(0, np.uint16)
+
+
+class TextIndex:
+    """All segments of one index version as one list of rows; rows of dead files masked out.
+
+    ``live_fids`` are the file ids the version's manifest holds; a row whose file is not among
+    them belongs to a changed or deleted file.
+    """
+
+    def __init__(self, version_dir: Path, segment_names: list[str], live_fids: set[int]) -> None:
+        self.segments = [Segment(Path(version_dir) / name) for name in segment_names]
+        sizes = [s.size for s in self.segments]
+        self.bases = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self.size = int(self.bases[-1])
+        self.pnums = np.concatenate([s.pnums for s in self.segments]) if self.segments else np.empty(0, np.uint64)
+        self.fids = (self.pnums >> np.uint64(ngrams.PNUM_SHIFT)).astype(np.int64)
+        self.live = np.isin(self.fids, np.fromiter(live_fids, dtype=np.int64, count=len(live_fids)))
+        lengths = (np.concatenate([np.asarray(s.lengths) for s in self.segments]).astype(np.float32)
+                   if self.segments else np.zeros((0, 2), np.float32))
+        self.word_lengths, self.meta_lengths = lengths[:, 0], lengths[:, 1]
+        self.live_count = int(self.live.sum())
+        n = max(self.live_count, 1)
+        self.avg_words = float(self.word_lengths[self.live].sum() / n) or 1.0
+        self.avg_meta = float(self.meta_lengths[self.live].sum() / n) or 1.0
+
+    def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """(global rows ascending, term frequencies or None) of one key, dead rows included."""
+        rows, tfs = [], []
+        for seg, base in zip(self.segments, self.bases):
+            r, t = seg.lookup(family, key)
+            if r.size:
+                rows.append(r.astype(np.int64) + base)
+                tfs.append(t)
+        if not rows:
+            return np.empty(0, np.int64), (None if family == "grams" else np.empty(0, np.float32))
+        if len(rows) == 1:
+            return rows[0], (None if tfs[0] is None else tfs[0].astype(np.float32))
+        return np.concatenate(rows), (None if tfs[0] is None else np.concatenate(tfs).astype(np.float32))
+
+    def char_rows(self, folded: str) -> np.ndarray:
+        """Rows holding every character pair (or lone character) of ``folded``, rarest pair first."""
+        keys = ngrams.term_keys(folded)
+        if keys.size == 0:
+            return np.empty(0, np.int64)
+        lists = sorted((self.lookup("grams", int(k))[0] for k in keys), key=len)
+        result = lists[0]
+        for other in lists[1:]:
+            if result.size == 0:
+                break
+            at = np.minimum(np.searchsorted(other, result), other.size - 1)
+            result = result[other[at] == result] if other.size else other
+        return result
+
+    def text(self, row: int) -> bytes:
+        """The folded text of one passage, UTF-8."""
+        seg = int(np.searchsorted(self.bases, row, side="right")) - 1
+        return self.segments[seg].passage_text(row - int(self.bases[seg]))
+
+    def close(self) -> None:
+        for seg in self.segments:
+            seg.close()
+
+
+def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], into: str) -> None:
+    """Write the live rows of segments ``names`` as one new segment ``into``, then remove them."""
+    version_dir = Path(version_dir)
+    index = TextIndex(version_dir, names, live_fids)
+    keep = np.nonzero(index.live)[0]
+    new_row = np.full(index.size, -1, dtype=np.int64)
+    new_row[keep] = np.arange(keep.size)
+    out = version_dir / into
+    out.mkdir()
+    np.save(out / "pnums.npy", index.pnums[keep])
+    np.save(out / "lengths.npy", np.stack([index.word_lengths[keep], index.meta_lengths[keep]], axis=1)
+            .astype(np.uint32).reshape(-1, 2))
+    with open(out / "text.bin", "wb") as fh:
+        for row in keep.tolist():
+            fh.write(index.text(row))
+    lengths = np.array([len(index.text(r)) for r in keep.tolist()], dtype=np.int64)
+    np.save(out / "text_offsets.npy", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
+    for family in FAMILIES:
+        keys_parts, rows_parts, tfs_parts = [], [], []
+        for seg, base in zip(index.segments, index.bases):
+            keys, offsets, rows, tfs = seg.postings[family]
+            rows = new_row[np.asarray(rows).astype(np.int64) + base]
+            alive = rows >= 0
+            keys_parts.append(np.repeat(np.asarray(keys), np.diff(np.asarray(offsets)))[alive])
+            rows_parts.append(rows[alive].astype(np.uint32))
+            if tfs is not None:
+                tfs_parts.append(np.asarray(tfs)[alive])
+        _write_postings(out, family, _cat(keys_parts, np.uint64), _cat(rows_parts, np.uint32),
+                        _cat(tfs_parts, np.uint16) if family != "grams" else None)
+    index.close()
+    for name in names:
+        shutil.rmtree(version_dir / name)
