@@ -11,8 +11,10 @@ How a query matches (see :mod:`kb.query` for the syntax):
 
 Ranking is BM25F, computed with numpy over the postings of :mod:`kb.textindex`: every matching
 passage gets a first-pass score (whole words in the text, in the title/headings, character runs
-below whole words); the best ``RERANK`` are then re-scored with what only their text shows (a
-multi-word term found contiguously). Whoosh then gives the stored passages of the page shown.
+below whole words); the best ``RERANK`` are then re-scored with what only their text shows: a
+multi-word term found contiguously scores more, and a passage stating a figure right after a query
+word (``综合交通投资43.68亿元``) is preferred to one that only names it, since "how much was …" is
+what staff most often look up. Whoosh then gives the stored passages of the page shown.
 
 :class:`KnowledgeBase` keeps one opened version and per-thread Whoosh searchers, and reopens them
 between requests when ``kb build`` has swapped in a new version.
@@ -185,6 +187,7 @@ FIELD_BOOSTS = {"words": 1.0, "meta": 1.0, "grams": 0.35}
 PHRASE_BOOST = 2.0  # a term found contiguously, or a quoted phrase
 B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
 RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
+FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 
@@ -305,6 +308,29 @@ class _Scorer:
                     bonus[i] += PHRASE_BOOST * content[i]
         return bonus
 
+    def figure_factor(self, terms: list[Term], rows: np.ndarray) -> np.ndarray:
+        """1 + ``FIGURE_BONUS`` for candidates stating a figure right after a query word (``综合交通投资
+        43.68亿元``, ``新增5G基站1.52万座``): the passage that answers "how much", not one that names it."""
+        words = sorted({w for t in terms for w in (t.core, *t.needed)
+                        if len(w) > 1 and not _NUMBER.fullmatch(w)}, key=len, reverse=True)
+        factor = np.ones(rows.size, np.float32)
+        if not words or not FIGURE_BONUS:
+            return factor
+        pattern = _figure_pattern(tuple(words))
+        for i, row in enumerate(rows.tolist()):
+            if pattern.search(self.ix.text(row).decode("utf-8", "replace")):
+                factor[i] += FIGURE_BONUS
+        return factor
+
+
+_NUMBER = re.compile(r"[\d.%]+")
+
+
+@lru_cache(maxsize=256)
+def _figure_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """A query word, at most one more letter (``为``, ``达``), then a digit."""
+    return re.compile("(?:" + "|".join(map(re.escape, words)) + r")[^\W\d]?\d")
+
 
 class _Evaluation(NamedTuple):
     match: np.ndarray
@@ -341,7 +367,7 @@ def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None)
 
 def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """The best ``limit`` matching rows and their scores, best first: the first pass picks at least
-    ``RERANK`` candidates, which the text itself then re-scores."""
+    ``RERANK`` candidates, which the text itself then re-scores (contiguity, figures)."""
     rows = np.nonzero(found.match)[0]
     scores = found.score[rows]
     pool = max(RERANK, limit)
@@ -349,7 +375,7 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarr
         best = np.argpartition(-scores, pool - 1)[:pool]
         rows, scores = rows[best], scores[best]
     terms = [t for g in query.groups for t in g]
-    scores = scores + found.scorer.contiguity_bonus(terms, rows)
+    scores = (scores + found.scorer.contiguity_bonus(terms, rows)) * found.scorer.figure_factor(terms, rows)
     order = np.lexsort((rows, -scores))[:limit]
     return rows[order], scores[order]
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, NotFoundError
-from kb.indexer import BuildReport, build_index, current_version
+from kb.indexer import MAX_SEGMENTS, BuildReport, build_index, current_version, read_manifest
 from kb.search import KnowledgeBase
 
 SMALL = [MISSION_PATH, DATA / "fixture-plan-2024.txt", DATA / "fixture-notes-2023.md", DATA / "fixture-gbk-crlf.txt"]
@@ -127,11 +127,14 @@ def test_add_file(corpus: Path, index_dir: Path) -> None:
 
 
 def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) -> None:
-    """Each build adds a segment and Whoosh merges small ones: every passage must stay searchable."""
+    """Each build adds a segment and Whoosh merges small ones; the ninth text-index segment makes kb
+    merge them all into one: every passage must stay searchable."""
     build(corpus, index_dir)
     for i in range(8):
         (corpus / f"added-{i}.txt").write_text(f"第{i}号文件\n一、总体要求\n独特词语编号{i}号的正文。", encoding="utf-8")
         build(corpus, index_dir)
+        segments = read_manifest(current_version(index_dir))["segments"]
+        assert len(segments) == (i + 2 if i + 2 <= MAX_SEGMENTS else 1)
     kb = KnowledgeBase(index_dir)
     searcher = kb._searcher()
     indexed = {fields["passage_id"] for fields in searcher.all_stored_fields()}
