@@ -33,9 +33,11 @@ from pathlib import Path
 import opencc
 import rjieba
 
-ANALYZER_VERSION = "3"  # bump when tokens change: a stale index is then rebuilt in full
+ANALYZER_VERSION = "4"  # bump when tokens change: a stale index is then rebuilt in full
 
-_WORDLIKE = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_WORDLIKE = re.compile(r"[0-9a-z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# figures jieba cuts apart: 1,234.56 (thousands separators) and 3.2‰ (it keeps 59.5% whole itself)
+_FIGURE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?%?(?![\d,])|\d+(?:\.\d+)?‰")
 
 _lock = threading.RLock()  # _segmenter() folds the user words, which may open the converter
 _jieba: rjieba.Jieba | None = None
@@ -108,7 +110,12 @@ def _converter() -> opencc.OpenCC:
 @lru_cache(maxsize=4096)
 def _nfkc_char(ch: str) -> str:
     folded = unicodedata.normalize("NFKC", ch).lower()
-    return folded if len(folded) == 1 else ch.lower()
+    if len(folded) == 1:
+        return folded
+    lower = ch.lower()  # İ lower-cases to i + a combining dot: keep the letter, one for one
+    if len(lower) > 1 and all(unicodedata.combining(c) for c in lower[1:]):
+        return lower[0]
+    return lower if len(lower) == 1 else ch
 
 
 def fold(text: str) -> str:
@@ -130,13 +137,34 @@ def words(text: str, folded: bool = False) -> list[Tok]:
     """Word tokens with sequential positions; punctuation and spaces dropped."""
     source = text if folded else fold(text)
     out: list[Tok] = []
-    for word, start, end in _segmenter().tokenize(source):
+    for word, start, end in _whole_figures(source, _segmenter().tokenize(source)):
         if _WORDLIKE.search(word):
             stripped = word.strip()
             if stripped != word:
                 lead = len(word) - len(word.lstrip())
                 start, end, word = start + lead, start + lead + len(stripped), stripped
             out.append(Tok(word, len(out), start, end))
+    return out
+
+
+def _whole_figures(source: str, tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """jieba's (word, start, end) with the pieces of each ``1,234.56`` / ``3.2‰`` joined into one."""
+    figures = [m.span() for m in _FIGURE.finditer(source)] if any(c in source for c in ",‰") else []
+    if not figures:
+        return tokens
+    out: list[tuple[str, int, int]] = []
+    k = 0
+    for word, start, end in tokens:
+        while k < len(figures) and figures[k][1] <= start:
+            k += 1
+        if k < len(figures) and figures[k][0] <= start < figures[k][1]:
+            f_start, f_end = figures[k]
+            if not out or out[-1][1] != f_start:  # the figure's first piece: the whole figure
+                out.append((source[f_start:f_end], f_start, f_end))
+            if end > f_end:  # a piece running on past the figure keeps its rest
+                out.append((source[f_end:end], f_end, end))
+            continue
+        out.append((word, start, end))
     return out
 
 
@@ -151,4 +179,5 @@ def search_words(text: str, folded: bool = False) -> list[str]:
 
 
 def is_cjk(text: str) -> bool:
-    return bool(text) and all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+    return bool(text) and all("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" or ch == "\u3007"
+                              for ch in text)

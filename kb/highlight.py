@@ -23,16 +23,15 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』
 
 
 def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[tuple[int, int]]:
-    """Character spans of every occurrence of every term (folded), merged where they touch."""
+    """Character spans of every occurrence of every term, both folded, merged where they touch."""
     haystack = folded if folded is not None else fold(text)
     spans: list[tuple[int, int]] = []
-    for term in {t for t in terms if t}:
-        start = haystack.find(term)
-        if start == -1 and len(term) > 1:
-            # matched through quotes or brackets (岭路先锋 in “岭”路先锋): mark it the same way
+    for term in {fold(t) for t in terms if t}:
+        if len(term) > 1:
+            # also found through quotes or brackets (岭路先锋 in “岭”路先锋): marked the same way
             pattern = _TRANSPARENT_RUN.join(re.escape(ch) for ch in term)
             spans.extend(m.span() for m in re.finditer(pattern, haystack))
-            continue
+        start = haystack.find(term)
         while start != -1:
             spans.append((start, start + len(term)))
             start = haystack.find(term, start + 1)
@@ -77,7 +76,7 @@ def best_window(text: str, spans: list[tuple[int, int]], limit: int) -> tuple[in
     sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.end() > m.start()]
     if not sentences:
         return 0, min(len(text), limit)
-    best, best_score = (sentences[0][0], sentences[0][1]), -1.0
+    best, best_score = (sentences[0][0], sentences[0][1]), (-1, 0)
     for i in range(len(sentences)):
         start = sentences[i][0]
         end = sentences[i][1]
@@ -87,7 +86,8 @@ def best_window(text: str, spans: list[tuple[int, int]], limit: int) -> tuple[in
             end = sentences[j][1]
         inside = {text[s:e] for s, e in spans if s >= start and e <= end}
         # distinct matched strings, longer ones (the whole term) above their parts, then repeats
-        score = sum(len(t) for t in inside) * 10 + sum(1 for s, e in spans if s >= start and e <= end) - i * 0.01
+        # (ties go to the earlier window)
+        score = (sum(len(t) for t in inside) * 10 + sum(1 for s, e in spans if s >= start and e <= end), -i)
         if score > best_score:
             best, best_score = (start, end), score
     start, end = best

@@ -27,7 +27,7 @@ def _codepoints(text: str) -> np.ndarray:
 
 
 def _is_cjk(cps: np.ndarray) -> np.ndarray:
-    return ((cps >= 0x3400) & (cps <= 0x9FFF)) | ((cps >= 0xF900) & (cps <= 0xFAFF))
+    return ((cps >= 0x3400) & (cps <= 0x9FFF)) | ((cps >= 0xF900) & (cps <= 0xFAFF)) | (cps == 0x3007)
 
 
 # Quotes and brackets do not break a pair: “岭”路先锋 holds 岭路 as the query 岭路先锋 does.
