@@ -43,7 +43,7 @@ from kb.models import Chunked, Section
 from kb.schema import build_schema
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MAX_SEGMENTS = 8  # text-index segments a version may hold before they are merged into one
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
 

@@ -16,8 +16,8 @@ multi-word term found contiguously scores more, and a passage stating a figure r
 word (``综合交通投资43.68亿元``) is preferred to one that only names it, since "how much was …" is
 what staff most often look up. Whoosh then gives the stored passages of the page shown.
 
-:class:`KnowledgeBase` keeps one opened version and per-thread Whoosh searchers, and reopens them
-between requests when ``kb build`` has swapped in a new version.
+:class:`KnowledgeBase` keeps one opened version (text index + one Whoosh reader shared by all
+threads) and opens the new one between requests when ``kb build`` has swapped it in.
 
 >>> kb = KnowledgeBase("index")                              # doctest: +SKIP
 >>> kb.search("综合交通投资").hits[0].section_path           # doctest: +SKIP
@@ -32,15 +32,14 @@ import math
 import re
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from whoosh.filedb import compound as _whoosh_compound
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.structfile import BufferFile
 
 from kb import analysis, ngrams
 from kb.errors import NotFoundError, QueryError
@@ -53,54 +52,6 @@ from kb.textindex import TextIndex, word_key
 PAGE_SIZE = 10
 MAX_PAGE = 100
 FACET_LIMIT = 20
-
-
-class _ViewFile:
-    """A read-only file over a memoryview, without copying it."""
-
-    def __init__(self, buf: memoryview) -> None:
-        self._buf = buf
-        self._pos = 0
-
-    def read(self, n: int | None = -1) -> bytes:
-        end = len(self._buf) if n is None or n < 0 else min(self._pos + n, len(self._buf))
-        out = bytes(self._buf[self._pos:end])
-        self._pos = end
-        return out
-
-    def readline(self) -> bytes:
-        rest = bytes(self._buf[self._pos:])
-        line = rest[: rest.find(b"\n") + 1 or len(rest)]
-        self._pos += len(line)
-        return line
-
-    def seek(self, pos: int, whence: int = 0) -> int:
-        self._pos = pos + (0, self._pos, len(self._buf))[whence]
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        self._buf = memoryview(b"")
-
-
-class _MappedBufferFile(BufferFile):
-    """Whoosh's ``BufferFile`` reads a memory-mapped compound segment through a ``BytesIO`` copy of
-    each part it opens: ~600 MB of private memory per searcher at lawtext-gov scale. This one reads
-    the mapping in place (pages shared with the OS cache). Whoosh is pinned at 2.7.5, which this fits."""
-
-    def __init__(self, buf, name=None, onclose=None):
-        super().__init__(b"", name=name, onclose=onclose)
-        self._buf = buf
-        self.file = _ViewFile(memoryview(buf))
-
-
-_whoosh_compound.BufferFile = _MappedBufferFile
-
 
 
 # --- compiling a query ----------------------------------------------------------------------------
@@ -241,10 +192,11 @@ class _Scorer:
             score[rows] += FIELD_BOOSTS["meta"] * self._bm25(tfs, ix.meta_lengths[rows], ix.avg_meta, rows.size)
             match[rows] = True
         if len(word) > 1 and analysis.is_cjk(word):
-            rows = ix.char_rows(word)
-            if rows.size:
-                score[rows] += self._pairs_weight(rows.size)
-                match[rows] = True
+            for family in ("grams", "metagrams"):  # a name jieba cuts differently (鄂尔多斯 in 鄂尔多斯市)
+                rows = ix.char_rows(word, family)
+                if rows.size:
+                    score[rows] += self._pairs_weight(rows.size)
+                    match[rows] = True
         self._words[word] = (score, content, match)
         return score, content, match
 
@@ -382,8 +334,10 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarr
 class _Version:
     """One index version, opened: Whoosh (stored passages), the text index, the manifest."""
 
-    def __init__(self, path: Path, manifest: dict, whoosh, text: TextIndex, docnums: np.ndarray) -> None:
-        self.path, self.manifest, self.whoosh, self.text = path, manifest, whoosh, text
+    def __init__(self, path: Path, manifest: dict, reader, text: TextIndex, docnums: np.ndarray) -> None:
+        self.path, self.manifest, self.reader, self.text = path, manifest, reader, text
+        self._reader_lock = threading.Lock()  # a Whoosh reader seeks and reads: one thread at a time
+        weakref.finalize(self, reader.close)  # when the last request using this version is done
         self._docnums = docnums  # text-index row → Whoosh docnum
         files = [rec for rec in manifest.get("files", {}).values() if rec.get("fid") and rec.get("doc_id")]
         self.doc_by_fid = {rec["fid"]: rec["doc_id"] for rec in files}
@@ -395,15 +349,16 @@ class _Version:
         files = manifest.get("files", {}).values()
         live = {rec["fid"] for rec in files if rec.get("fid") and rec.get("doc_id")}
         text = TextIndex(path, manifest.get("segments", []), live)
-        ix = FileStorage(str(path), readonly=True).open_index()
+        # plain reads, not mmap: the pages a mapping touches count as the server's memory, and with
+        # a reader per thread every segment was mapped once per thread (~100 MB each at scale)
+        reader = FileStorage(str(path), supports_mmap=False, readonly=True).open_index().reader()
         # Whoosh numbers documents by segment; rows are joined to them through the pnum column
         pnums, docnums = [], []
-        with ix.reader() as reader:
-            for sub, offset in reader.leaf_readers():
-                column = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
-                alive = np.fromiter(sub.all_doc_ids(), dtype=np.int64)
-                pnums.append(column[alive])
-                docnums.append(alive + offset)
+        for sub, offset in reader.leaf_readers():
+            column = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
+            alive = np.fromiter(sub.all_doc_ids(), dtype=np.int64)
+            pnums.append(column[alive])
+            docnums.append(alive + offset)
         pnums_all = np.concatenate(pnums) if pnums else np.empty(0, np.uint64)
         docnums_all = np.concatenate(docnums) if docnums else np.empty(0, np.int64)
         order = np.argsort(pnums_all, kind="stable")
@@ -412,10 +367,12 @@ class _Version:
         found = pnums_sorted[at] == text.pnums if pnums_sorted.size else np.zeros(text.size, bool)
         text.live &= found  # a row Whoosh does not hold cannot be shown
         text.live_count = int(text.live.sum())
-        return cls(path, manifest, ix, text, np.where(found, docnums_sorted[at] if pnums_sorted.size else 0, -1))
+        return cls(path, manifest, reader, text, np.where(found, docnums_sorted[at] if pnums_sorted.size else 0, -1))
 
-    def docnum(self, row: int) -> int:
-        return int(self._docnums[row])
+    def stored(self, row: int) -> dict:
+        """The stored Whoosh fields of a row's passage."""
+        with self._reader_lock:
+            return self.reader.stored_fields(int(self._docnums[row]))
 
     def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None) -> np.ndarray | None:
         """Rows the ``doc:`` and ``year:`` filters let through (``None``: no filter)."""
@@ -455,7 +412,6 @@ class KnowledgeBase:
     def __init__(self, index_dir: str | Path) -> None:
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
-        self._local = threading.local()
         self._version: Path | None = None
         self._open: _Version | None = None
         self._manifest: dict = {}
@@ -478,18 +434,12 @@ class KnowledgeBase:
             opened = _Version.open(version)
             self._open, self._manifest, self._version = opened, opened.manifest, version
 
-    def _searcher(self):
-        """This thread's Whoosh searcher over the open version (stored passages)."""
+    def _current(self) -> _Version:
+        """The open version, after moving to a new one if ``kb build`` swapped it in."""
         self._refresh()
-        local = self._local
         opened = self._open
-        if getattr(local, "opened", None) is not opened:
-            old = getattr(local, "searcher", None)
-            if old is not None:
-                old.close()
-            local.searcher = opened.whoosh.searcher()
-            local.opened = opened
-        return local.searcher
+        assert opened is not None
+        return opened
 
     @property
     def version(self) -> str:
@@ -508,15 +458,14 @@ class KnowledgeBase:
         if not query.groups:
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=parsed.notice)
-        searcher = self._searcher()  # first: it moves to a new version if one was swapped in
-        opened = self._local.opened
+        opened = self._current()  # this request's version, whatever a build swaps in meanwhile
         found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years))
         rows, scores = rank(query, found, page * page_size)
         first = (page - 1) * page_size
         hits = []
         marks = list(query.marks)
         for rank_no, (row, score) in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1):
-            stored = searcher.stored_fields(opened.docnum(row))
+            stored = opened.stored(row)
             data = stored.get("data") or {}
             text = stored.get("content", "")
             hits.append(Hit(

@@ -2,13 +2,14 @@
 
 Three posting families, each ``key → passages`` (a key is a word hash or a character pair):
 
-========  ===============================================================  ==============
-family    what a passage is filed under                                    with
-========  ===============================================================  ==============
-words     its jieba words (:func:`kb.analysis.words`)                      term frequency
-meta      the words and sub-words of its document title and section path   term frequency
-grams     each pair of adjacent CJK characters (:mod:`kb.ngrams`)          —
-========  ===============================================================  ==============
+=========  ==============================================================  ==============
+family     what a passage is filed under                                   with
+=========  ==============================================================  ==============
+words      its jieba words (:func:`kb.analysis.words`)                     term frequency
+meta       the words and sub-words of its document title and section path  term frequency
+grams      each pair of adjacent CJK characters (:mod:`kb.ngrams`)         —
+metagrams  each pair of adjacent CJK characters of title and section path  —
+=========  ==============================================================  ==============
 
 Whoosh keeps the passages themselves (stored text, ids, the pnum column: :mod:`kb.schema`);
 postings live here because a Whoosh posting costs ~3 µs of Python to write and again to score,
@@ -16,7 +17,8 @@ which made a 146 MB corpus take minutes to build and common words ~1 s to search
 is a few bytes of a sorted array: written in bulk, scored with vector arithmetic.
 
 A **segment** is what one indexing worker wrote: a folder of ``.npy`` arrays plus the folded
-passage text (``text.bin``, for phrase checks and re-ranking). Rows are numbered in the order the
+passage text (``text.bin``, for phrase checks and re-ranking). Keys, offsets and per-row arrays are
+loaded; postings and text are read with ``pread`` when a query asks for them. Rows are numbered in the order the
 worker saw the passages; each row's ``pnum`` (``file_id << 20 | ordinal``) ties it to Whoosh.
 Segments never change once written; an incremental build adds one, a file that changed gets a new
 file id, and rows of files no longer in the manifest are dead (skipped, and dropped at a merge).
@@ -28,8 +30,9 @@ file id, and rows of files no longer in the manifest are dead (skipped, and drop
 from __future__ import annotations
 
 import hashlib
-import mmap
+import os
 import shutil
+import weakref
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -39,7 +42,8 @@ import numpy as np
 from kb import analysis, ngrams
 from kb.models import Chunked
 
-FAMILIES = ("words", "meta", "grams")
+FAMILIES = ("words", "meta", "grams", "metagrams")
+WITH_TF = ("words", "meta")
 TF_MAX = np.iinfo(np.uint16).max
 
 
@@ -88,19 +92,24 @@ class SegmentBuilder:
         """File every searchable passage of one document under its words, title words and pairs."""
         doc = chunked.document
         body = folded_body if folded_body is not None else analysis.fold(doc.body)
-        meta_cache: dict[tuple[str, ...], list[str]] = {}
+        meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
         spans, first_row = [], self.rows
         for p in chunked.passages:
             if not is_indexed(p.anchor):
                 continue
-            meta = meta_cache.get(p.section_path)
-            if meta is None:
-                meta = meta_cache[p.section_path] = analysis.search_words(" ".join((doc.title,) + p.section_path))
+            cached = meta_cache.get(p.section_path)
+            if cached is None:  # (a line break: no pair spans title and heading)
+                heads = analysis.fold("\n".join((doc.title,) + p.section_path))
+                cached = meta_cache[p.section_path] = (analysis.search_words(heads, folded=True),
+                                                       ngrams.term_keys(heads))
+            meta, meta_pairs = cached
             text = body[p.start:p.end]
             words = [t.text for t in analysis.words(text, folded=True)]
             row = self.rows
             self._counted("words", words, row)
             self._counted("meta", meta, row)
+            self._keys["metagrams"].append(meta_pairs)
+            self._rows["metagrams"].append(np.full(meta_pairs.size, row, dtype=np.uint32))
             self.pnums.append((fid << ngrams.PNUM_SHIFT) | p.ordinal)
             self.lengths.append((len(words), len(meta)))
             self.texts.append(text.encode("utf-8"))
@@ -122,7 +131,7 @@ class SegmentBuilder:
         for family in FAMILIES:
             keys = _cat(self._keys[family], np.uint64)
             rows = _cat(self._rows[family], np.uint32)
-            tfs = _cat(self._tfs[family], np.uint16) if family != "grams" else None
+            tfs = _cat(self._tfs[family], np.uint16) if family in WITH_TF else None
             _write_postings(directory, family, keys, rows, tfs)
 
 
@@ -143,40 +152,70 @@ def _write_postings(directory: Path, family: str, keys: np.ndarray, rows: np.nda
         np.save(directory / f"{family}.tfs.npy", tfs[order])
 
 
+class _OnDisk:
+    """A file read piece by piece with ``pread``: the pages stay in the OS cache, shared, instead of
+    counting as this process's memory as a memory map's touched pages do. Safe across threads."""
+
+    def __init__(self, path: Path, offset: int = 0, dtype: np.dtype | None = None) -> None:
+        self.offset, self.dtype = offset, dtype
+        self.fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self.fd)
+
+    def bytes(self, start: int, end: int) -> bytes:
+        return os.pread(self.fd, end - start, self.offset + start) if end > start else b""
+
+    def items(self, start: int, end: int) -> np.ndarray:
+        assert self.dtype is not None
+        size = self.dtype.itemsize
+        return np.frombuffer(self.bytes(start * size, end * size), dtype=self.dtype)
+
+    @classmethod
+    def npy(cls, path: Path) -> _OnDisk:
+        """The data of a one-dimensional ``.npy`` file."""
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            _shape, _fortran, dtype = read_header(fh)
+            return cls(path, fh.tell(), dtype)
+
+
 class Segment:
-    """One segment's arrays, memory-mapped (pages shared with the OS cache, not copied)."""
+    """One segment: keys, offsets and per-row arrays in memory; postings and text read on demand."""
 
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory)
-        load = lambda name: np.load(self.path / name, mmap_mode="r")  # noqa: E731
-        self.pnums = np.asarray(load("pnums.npy"))
-        self.lengths = load("lengths.npy")
-        self.text_offsets = load("text_offsets.npy")
+        self.pnums = np.load(self.path / "pnums.npy")
+        self.lengths = np.load(self.path / "lengths.npy")
+        self.text_offsets = np.load(self.path / "text_offsets.npy")
         self.size = int(self.pnums.size)
-        self.text: mmap.mmap | bytes = b""
-        if self.text_offsets[-1]:
-            with open(self.path / "text.bin", "rb") as fh:  # the mapping outlives the file object
-                self.text = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        self.postings = {}
+        self._text = _OnDisk(self.path / "text.bin")
+        self._postings = {}
         for family in FAMILIES:
             tfs = self.path / f"{family}.tfs.npy"
-            self.postings[family] = (load(f"{family}.keys.npy"), load(f"{family}.offsets.npy"),
-                                     load(f"{family}.rows.npy"), load(tfs.name) if tfs.is_file() else None)
+            self._postings[family] = (np.load(self.path / f"{family}.keys.npy"),
+                                      np.load(self.path / f"{family}.offsets.npy"),
+                                      _OnDisk.npy(self.path / f"{family}.rows.npy"),
+                                      _OnDisk.npy(tfs) if tfs.is_file() else None)
 
     def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
-        keys, offsets, rows, tfs = self.postings[family]
+        keys, offsets, rows, tfs = self._postings[family]
         i = int(np.searchsorted(keys, np.uint64(key)))
         if i >= keys.size or int(keys[i]) != key:
             return _NO_ROWS, (None if tfs is None else _NO_TFS)
         a, b = int(offsets[i]), int(offsets[i + 1])
-        return rows[a:b], (None if tfs is None else tfs[a:b])
+        return rows.items(a, b), (None if tfs is None else tfs.items(a, b))
+
+    def all_postings(self, family: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(key of each posting, rows, tfs) of a whole family, memory-mapped: for merging segments."""
+        keys, offsets, _rows, _tfs = self._postings[family]
+        load = lambda name: np.load(self.path / name, mmap_mode="r")  # noqa: E731
+        tfs = self.path / f"{family}.tfs.npy"
+        return (np.repeat(keys, np.diff(offsets)), load(f"{family}.rows.npy"),
+                load(tfs.name) if tfs.is_file() else None)
 
     def passage_text(self, row: int) -> bytes:
-        return self.text[int(self.text_offsets[row]):int(self.text_offsets[row + 1])]
-
-    def close(self) -> None:
-        if isinstance(self.text, mmap.mmap):
-            self.text.close()
+        return self._text.bytes(int(self.text_offsets[row]), int(self.text_offsets[row + 1]))
 
 
 _NO_ROWS = np.empty(0, np.uint32)
@@ -215,17 +254,18 @@ class TextIndex:
                 rows.append(r.astype(np.int64) + base)
                 tfs.append(t)
         if not rows:
-            return np.empty(0, np.int64), (None if family == "grams" else np.empty(0, np.float32))
+            return np.empty(0, np.int64), (np.empty(0, np.float32) if family in WITH_TF else None)
         if len(rows) == 1:
             return rows[0], (None if tfs[0] is None else tfs[0].astype(np.float32))
         return np.concatenate(rows), (None if tfs[0] is None else np.concatenate(tfs).astype(np.float32))
 
-    def char_rows(self, folded: str) -> np.ndarray:
-        """Rows holding every character pair (or lone character) of ``folded``, rarest pair first."""
+    def char_rows(self, folded: str, family: str = "grams") -> np.ndarray:
+        """Rows holding every character pair (or lone character) of ``folded`` in their text (or, with
+        ``family="metagrams"``, in their title and headings); rarest pair first."""
         keys = ngrams.term_keys(folded)
         if keys.size == 0:
             return np.empty(0, np.int64)
-        lists = sorted((self.lookup("grams", int(k))[0] for k in keys), key=len)
+        lists = sorted((self.lookup(family, int(k))[0] for k in keys), key=len)
         result = lists[0]
         for other in lists[1:]:
             if result.size == 0:
@@ -238,10 +278,6 @@ class TextIndex:
         """The folded text of one passage, UTF-8."""
         seg = int(np.searchsorted(self.bases, row, side="right")) - 1
         return self.segments[seg].passage_text(row - int(self.bases[seg]))
-
-    def close(self) -> None:
-        for seg in self.segments:
-            seg.close()
 
 
 def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], into: str) -> None:
@@ -264,15 +300,15 @@ def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], int
     for family in FAMILIES:
         keys_parts, rows_parts, tfs_parts = [], [], []
         for seg, base in zip(index.segments, index.bases):
-            keys, offsets, rows, tfs = seg.postings[family]
+            keys, rows, tfs = seg.all_postings(family)
             rows = new_row[np.asarray(rows).astype(np.int64) + base]
             alive = rows >= 0
-            keys_parts.append(np.repeat(np.asarray(keys), np.diff(np.asarray(offsets)))[alive])
+            keys_parts.append(keys[alive])
             rows_parts.append(rows[alive].astype(np.uint32))
             if tfs is not None:
                 tfs_parts.append(np.asarray(tfs)[alive])
         _write_postings(out, family, _cat(keys_parts, np.uint64), _cat(rows_parts, np.uint32),
-                        _cat(tfs_parts, np.uint16) if family != "grams" else None)
-    index.close()
+                        _cat(tfs_parts, np.uint16) if family in WITH_TF else None)
+    del index
     for name in names:
         shutil.rmtree(version_dir / name)
