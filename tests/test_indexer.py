@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import DATA, MISSION_DOC, MISSION_PATH
@@ -136,11 +137,12 @@ def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) 
         segments = read_manifest(current_version(index_dir))["segments"]
         assert len(segments) == (i + 2 if i + 2 <= MAX_SEGMENTS else 1)
     kb = KnowledgeBase(index_dir)
-    searcher = kb._searcher()
-    indexed = {fields["passage_id"] for fields in searcher.all_stored_fields()}
+    opened = kb._current()
+    indexed = {fields["passage_id"] for fields in opened.reader.all_stored_fields()}
+    searchable = {opened.stored(row)["passage_id"] for row in np.nonzero(opened.text.live)[0].tolist()}
     expected = {p["passage_id"] for d in kb.docs() for p in kb.document(d["doc_id"])["passages"]
                 if p["anchor"].count("-") == 1}  # repeats inside one document are indexed once
-    assert indexed == expected
+    assert indexed == expected == searchable
     for i in range(8):
         assert kb.search(f"独特词语编号{i}号").total == 1
 
