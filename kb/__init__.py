@@ -3,7 +3,8 @@
 The pipeline, one module per stage::
 
     corpus/*.txt|md|html --loaders--> Document --chunker--> Section tree + Passages
-        --analysis/schema/indexer--> Whoosh index (index/) --search--> SearchResult
+        --analysis/ngrams/textindex/indexer--> index/ (postings in numpy segments, passages in
+        Whoosh) --query/search/highlight--> SearchResult
         --> kb CLI (kb/cli.py) and the Flask app (web/)
 """
 
