@@ -38,7 +38,7 @@ from whoosh import index as whoosh_index
 from kb import analysis, ngrams, textindex
 from kb.chunker import chunk
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
-from kb.loaders import SUFFIXES, doc_id_for, load_document
+from kb.loaders import MAX_BYTES, SUFFIXES, doc_id_for, load_document
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
@@ -410,8 +410,9 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
             try:
                 st = job.path.stat()
                 item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
-                item.sha1 = _sha1_file(job.path)
-                chunked = chunk(load_document(job.path, job.root))
+                if st.st_size <= MAX_BYTES:  # hashed before reading: a change meanwhile is seen next time
+                    item.sha1 = _sha1_file(job.path)
+                chunked = chunk(load_document(job.path, job.root))  # refuses an oversized file
                 if not chunked.passages:  # it would be listed, but no search could ever find it
                     raise LoadError(job.path, "only headings, no text under them (nothing to search)")
             except LoadError as exc:
