@@ -455,11 +455,19 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
     return _Share(items, segments, text_segments)
 
 
+def _pause_for_crash_tests(moment: str) -> None:
+    """Sleep ``KB_CRASH_TEST_PAUSE`` seconds at ``moment`` when ``KB_CRASH_TEST_AT`` names it: lets the
+    crash tests kill a build inside a step that otherwise takes a few milliseconds. Unset: nothing."""
+    if os.environ.get("KB_CRASH_TEST_AT") == moment:
+        time.sleep(float(os.environ.get("KB_CRASH_TEST_PAUSE", "5")))
+
+
 def _commit_segments(tmp: Path, segments: list, deleted: list[str], merge: bool) -> None:
     """One new TOC: the existing segments (less deleted documents) plus the workers' new ones."""
     ix = whoosh_index.open_dir(str(tmp))
     writer = ix.writer()
     try:
+        _pause_for_crash_tests("commit")
         for doc_id in deleted:
             writer.delete_by_term("doc_id", doc_id)
         # what MpWriter(multisegment=True) does at commit, for segments our own workers wrote

@@ -62,10 +62,11 @@ def run_kb(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[s
     return subprocess.run([*KB, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=kb_env())
 
 
-def start_kb(*args: object, log: Path) -> subprocess.Popen:
+def start_kb(*args: object, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     fh = open(log, "w", encoding="utf-8")  # a file, not a pipe: a chatty child can never block on it
     try:
-        return subprocess.Popen([*KB, *map(str, args)], stdout=fh, stderr=subprocess.STDOUT, env=kb_env())
+        return subprocess.Popen([*KB, *map(str, args)], stdout=fh, stderr=subprocess.STDOUT,
+                                env={**kb_env(), **(env or {})})
     finally:
         fh.close()
 
@@ -228,7 +229,7 @@ def good_index(tmp_path: Path, small_corpus: Path) -> Path:
 
 # --- SIGKILL during a build -----------------------------------------------------------------------
 
-COMMIT_MARKS = {"MAIN_WRITELOCK", "_MAIN_1.toc", "ngram_keys.npy", "manifest.json"}
+COMMIT_MARKS = {"MAIN_WRITELOCK", "_MAIN_1.toc", "manifest.json"}
 
 
 def _docs_written(tmp: Path) -> int:
@@ -270,8 +271,10 @@ def test_sigkill_during_build_leaves_served_index_and_next_build_recovers(
     before_name = served(index_dir)
     before = versions(index_dir)
     n_docs = 1 + MEDIUM_FILES
+    # committing takes milliseconds: the build holds still inside it (writer open) so the kill lands there
+    pause = {"KB_CRASH_TEST_AT": "commit", "KB_CRASH_TEST_PAUSE": "5"} if stage == "commit" else None
     proc = start_kb("build", "--full", "--quiet", "--index", index_dir, "--corpus", small_corpus,
-                    "--corpus", medium_corpus, log=tmp_path / "build.log")
+                    "--corpus", medium_corpus, log=tmp_path / "build.log", env=pause)
     workers: list[Proc] = []
     try:
         hit = _wait_for_moment(index_dir, stage, proc, before, n_docs)
