@@ -44,7 +44,9 @@ from kb.schema import build_schema
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 4
-MAX_SEGMENTS = 8  # text-index segments a version may hold before they are merged into one
+MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
+SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
+SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
 
 
@@ -245,11 +247,8 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         raise BuildFailedError(f"{len(report.errors)} file(s) could not be indexed (--strict): "
                                + "; ".join(f"{e.path}: {e.reason}" for e in report.errors[:5]))
     _commit_segments(tmp, segments, [] if fresh else plan.deleted, merge=not fresh)
-    if len(text_segments) > MAX_SEGMENTS:
-        live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
-        merged = f"seg-{tmp.name.removeprefix('tmp-')}-merged"
-        textindex.merge_segments(tmp, text_segments, live, into=merged)
-        text_segments = [merged]
+    live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
+    text_segments = _merge_policy(tmp, text_segments, live)
     report.documents = len(docs)
     report.passages = sum(d["passages"] for d in docs.values())
     report.sections = sum(d["sections"] for d in docs.values())
@@ -265,6 +264,27 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
     }
     _write_json_durably(tmp / MANIFEST, manifest)
     return report
+
+
+def _merge_policy(tmp: Path, names: list[str], live: set[int]) -> list[str]:
+    """Keep at most ``MAX_SEGMENTS`` text-index segments: merge the smallest (the ones incremental
+    builds add) together, with any segment whose rows are mostly dead (changed or deleted files)."""
+    if not names:
+        return names
+    sizes = {n: textindex.segment_rows(tmp / n, live) for n in names}
+    mostly_dead = [n for n in names if sizes[n][1] * 2 < sizes[n][0]]
+    rest = sorted((n for n in names if n not in mostly_dead), key=lambda n: sizes[n][1])
+    excess = len(names) - MAX_SEGMENTS + 1 if len(names) > MAX_SEGMENTS else 0
+    chosen = mostly_dead + [n for n in rest[:max(0, excess - len(mostly_dead))]]
+    if len(chosen) < 2 and not mostly_dead:
+        return names
+    if not any(sizes[n][1] for n in chosen):  # nothing alive in them: drop them
+        for name in chosen:
+            shutil.rmtree(tmp / name)
+        return [n for n in names if n not in chosen]
+    merged = f"seg-{tmp.name.removeprefix('tmp-')}-merged"
+    textindex.merge_segments(tmp, chosen, live, into=merged)
+    return [n for n in names if n not in chosen] + [merged]
 
 
 @dataclass
@@ -404,6 +424,12 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
     writer = SegmentWriter(ix, _lk=False, limitmb=128)
     items: list[_Item] = []
     postings = textindex.SegmentBuilder()
+    text_segments: list[str] = []
+
+    def flush() -> None:  # bounded memory: a worker writes a segment every SEGMENT_ROWS passages
+        name = f"seg-{tmp.name.removeprefix('tmp-')}-{worker}-{len(text_segments)}"
+        postings.write(tmp / name)
+        text_segments.append(name)
     try:
         for job in jobs:
             item = _Item(job.key, str(job.path), job.fid, FileError(str(job.path), "not read"))
@@ -426,6 +452,9 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 for row in index_rows(chunked, job.fid):
                     writer.add_document(**row)
                 postings.add(chunked, job.fid, folded_body)
+                if postings.rows >= SEGMENT_ROWS or postings.text_bytes >= SEGMENT_TEXT_BYTES:
+                    flush()
+                    postings = textindex.SegmentBuilder()
                 doc_json = chunked_to_json(chunked)
                 (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
                                                                  encoding="utf-8")
@@ -447,11 +476,8 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
         raise
     finally:
         ix.close()
-    text_segments = []
     if postings.rows:
-        name = f"seg-{tmp.name.removeprefix('tmp-')}-{worker}"
-        postings.write(tmp / name)
-        text_segments.append(name)
+        flush()
     return _Share(items, segments, text_segments)
 
 

@@ -70,23 +70,21 @@ class SegmentBuilder:
 
     def __init__(self) -> None:
         self.rows = 0
+        self.text_bytes = 0
         self.pnums: list[int] = []
         self.lengths: list[tuple[int, int]] = []  # (words, meta words) per row
         self.texts: list[bytes] = []
-        self._keys: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
-        self._rows: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
-        self._tfs: dict[str, list[np.ndarray]] = {f: [] for f in FAMILIES}
+        # one (keys, rows, tfs) array triple per family per document: few Python objects
+        self._parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {f: [] for f in FAMILIES}
         self._key_of: dict[str, int] = {}
 
-    def _counted(self, family: str, words: list[str], row: int) -> None:
+    def _counted(self, words: list[str], row: int, out: list) -> None:
         counts = Counter(words)
         key_of = self._key_of
         keys = np.fromiter((key_of.get(w) or key_of.setdefault(w, word_key(w)) for w in counts),
                            dtype=np.uint64, count=len(counts))
-        self._keys[family].append(keys)
-        self._rows[family].append(np.full(len(counts), row, dtype=np.uint32))
-        self._tfs[family].append(np.minimum(np.fromiter(counts.values(), dtype=np.int64, count=len(counts)),
-                                            TF_MAX).astype(np.uint16))
+        tfs = np.minimum(np.fromiter(counts.values(), dtype=np.int64, count=len(counts)), TF_MAX)
+        out.append((keys, np.full(len(counts), row, dtype=np.uint32), tfs.astype(np.uint16)))
 
     def add(self, chunked: Chunked, fid: int, folded_body: str | None = None) -> None:
         """File every searchable passage of one document under its words, title words and pairs."""
@@ -94,6 +92,7 @@ class SegmentBuilder:
         body = folded_body if folded_body is not None else analysis.fold(doc.body)
         meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
         spans, first_row = [], self.rows
+        found: dict[str, list] = {f: [] for f in FAMILIES}
         for p in chunked.passages:
             if not is_indexed(p.anchor):
                 continue
@@ -106,50 +105,89 @@ class SegmentBuilder:
             text = body[p.start:p.end]
             words = [t.text for t in analysis.words(text, folded=True)]
             row = self.rows
-            self._counted("words", words, row)
-            self._counted("meta", meta, row)
-            self._keys["metagrams"].append(meta_pairs)
-            self._rows["metagrams"].append(np.full(meta_pairs.size, row, dtype=np.uint32))
+            self._counted(words, row, found["words"])
+            self._counted(meta, row, found["meta"])
+            found["metagrams"].append((_pack(meta_pairs, np.full(meta_pairs.size, row, dtype=np.uint32)), None, None))
             self.pnums.append((fid << ngrams.PNUM_SHIFT) | p.ordinal)
             self.lengths.append((len(words), len(meta)))
-            self.texts.append(text.encode("utf-8"))
+            encoded = text.encode("utf-8")
+            self.texts.append(encoded)
+            self.text_bytes += len(encoded)
             spans.append((p.start, p.end))
             self.rows += 1
         keys, span_index = ngrams.document_pairs(body, spans)
-        self._keys["grams"].append(keys)
-        self._rows["grams"].append((span_index + first_row).astype(np.uint32))
+        found["grams"].append((_pack(keys, (span_index + first_row).astype(np.uint32)), None, None))
+        for family, parts in found.items():
+            if parts:
+                with_tf = family in WITH_TF  # pairs come packed: (key, row) in one uint64
+                self._parts[family].append((_cat([k for k, _, _ in parts], np.uint64),
+                                            _cat([r for _, r, _ in parts], np.uint32) if with_tf else None,
+                                            _cat([t for _, _, t in parts], np.uint16) if with_tf else None))
 
     def write(self, directory: Path) -> None:
-        """Save the segment into ``directory`` (created; must not exist)."""
+        """Save the segment into ``directory`` (created; must not exist), emptying the builder."""
         directory.mkdir(parents=True)
         np.save(directory / "pnums.npy", np.array(self.pnums, dtype=np.uint64))
         np.save(directory / "lengths.npy", np.array(self.lengths, dtype=np.uint32).reshape(-1, 2))
         offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in self.texts], out=offsets[1:])
         np.save(directory / "text_offsets.npy", offsets)
-        (directory / "text.bin").write_bytes(b"".join(self.texts))
+        with open(directory / "text.bin", "wb") as fh:
+            fh.writelines(self.texts)
+        self.texts = []
         for family in FAMILIES:
-            keys = _cat(self._keys[family], np.uint64)
-            rows = _cat(self._rows[family], np.uint32)
-            tfs = _cat(self._tfs[family], np.uint16) if family in WITH_TF else None
-            _write_postings(directory, family, keys, rows, tfs)
+            parts, self._parts[family] = self._parts[family], []
+            keys = _cat([k for k, _, _ in parts], np.uint64)
+            if family in WITH_TF:
+                rows, tfs = _cat([r for _, r, _ in parts], np.uint32), _cat([t for _, _, t in parts], np.uint16)
+                del parts
+                _write_postings(directory, family, keys, rows, tfs)
+            else:
+                del parts
+                _write_packed(directory, family, keys)
 
 
 def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype, copy=False) if parts else np.empty(0, dtype)
 
 
+_ROW_BITS = 22  # pairs' keys are < 2**42: (key, row) packs into one uint64 while rows < 2**22
+
+
+def _pack(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return (keys.astype(np.uint64) << np.uint64(_ROW_BITS)) | rows.astype(np.uint64)
+
+
 def _write_postings(directory: Path, family: str, keys: np.ndarray, rows: np.ndarray,
                     tfs: np.ndarray | None) -> None:
-    """Sort by key (rows stay ascending within a key: they were appended in row order)."""
+    """Sort by key, rows ascending within a key (they were appended in row order), and save."""
+    if tfs is None and keys.size and int(keys.max()) < 1 << (64 - _ROW_BITS) and int(rows.max()) < 1 << _ROW_BITS:
+        _write_packed(directory, family, _pack(keys, rows))
+        return
     order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    unique, first = np.unique(keys, return_index=True)
-    np.save(directory / f"{family}.keys.npy", unique)
-    np.save(directory / f"{family}.offsets.npy", np.append(first, keys.size).astype(np.int64))
-    np.save(directory / f"{family}.rows.npy", rows[order])
+    keys, rows = keys[order], rows[order]
+    tfs = tfs[order] if tfs is not None else None
+    del order
+    _save_sorted(directory, family, keys, rows, tfs)
+
+
+def _write_packed(directory: Path, family: str, packed: np.ndarray) -> None:
+    """Character pairs, the biggest family: one in-place sort of packed numbers, no index array."""
+    packed.sort()
+    rows = (packed & np.uint64((1 << _ROW_BITS) - 1)).astype(np.uint32)
+    packed >>= np.uint64(_ROW_BITS)
+    _save_sorted(directory, family, packed, rows, None)
+
+
+def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarray, tfs: np.ndarray | None) -> None:
+    starts = np.flatnonzero(np.diff(keys)) + 1 if keys.size else np.empty(0, np.int64)
+    if keys.size:
+        starts = np.concatenate(([0], starts))
+    np.save(directory / f"{family}.keys.npy", keys[starts])
+    np.save(directory / f"{family}.offsets.npy", np.append(starts, keys.size).astype(np.int64))
+    np.save(directory / f"{family}.rows.npy", rows)
     if tfs is not None:
-        np.save(directory / f"{family}.tfs.npy", tfs[order])
+        np.save(directory / f"{family}.tfs.npy", tfs)
 
 
 class _OnDisk:
@@ -278,6 +316,13 @@ class TextIndex:
         """The folded text of one passage, UTF-8."""
         seg = int(np.searchsorted(self.bases, row, side="right")) - 1
         return self.segments[seg].passage_text(row - int(self.bases[seg]))
+
+
+def segment_rows(directory: Path, live_fids: set[int]) -> tuple[int, int]:
+    """(rows, live rows) of a saved segment."""
+    pnums = np.load(Path(directory) / "pnums.npy", mmap_mode="r")
+    fids = (np.asarray(pnums) >> np.uint64(ngrams.PNUM_SHIFT)).astype(np.int64)
+    return int(pnums.size), int(np.isin(fids, np.fromiter(live_fids, dtype=np.int64, count=len(live_fids))).sum())
 
 
 def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], into: str) -> None:

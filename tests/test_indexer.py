@@ -18,6 +18,7 @@ import pytest
 
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, NotFoundError
+from kb import indexer
 from kb.indexer import MAX_SEGMENTS, BuildReport, build_index, current_version, read_manifest
 from kb.search import KnowledgeBase
 
@@ -128,14 +129,15 @@ def test_add_file(corpus: Path, index_dir: Path) -> None:
 
 
 def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) -> None:
-    """Each build adds a segment and Whoosh merges small ones; the ninth text-index segment makes kb
-    merge them all into one: every passage must stay searchable."""
+    """Each build adds a segment and Whoosh merges small ones; a ninth text-index segment makes kb
+    merge the two smallest: every passage must stay searchable."""
     build(corpus, index_dir)
     for i in range(8):
         (corpus / f"added-{i}.txt").write_text(f"第{i}号文件\n一、总体要求\n独特词语编号{i}号的正文。", encoding="utf-8")
         build(corpus, index_dir)
         segments = read_manifest(current_version(index_dir))["segments"]
-        assert len(segments) == (i + 2 if i + 2 <= MAX_SEGMENTS else 1)
+        assert len(segments) == min(i + 2, MAX_SEGMENTS)
+        assert any(name.endswith("-merged") for name in segments) == (i + 2 > MAX_SEGMENTS)
     kb = KnowledgeBase(index_dir)
     opened = kb._current()
     indexed = {fields["passage_id"] for fields in opened.reader.all_stored_fields()}
@@ -145,6 +147,40 @@ def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) 
     assert indexed == expected == searchable
     for i in range(8):
         assert kb.search(f"独特词语编号{i}号").total == 1
+
+
+def test_a_worker_writes_a_new_segment_every_segment_rows(corpus: Path, index_dir: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's memory is bounded: past SEGMENT_ROWS passages it writes what it has and starts anew."""
+    monkeypatch.setattr(indexer, "SEGMENT_ROWS", 5)
+    report = build(corpus, index_dir)
+    segments = read_manifest(current_version(index_dir))["segments"]
+    assert 1 < len(segments) <= MAX_SEGMENTS
+    kb = KnowledgeBase(index_dir)
+    assert kb._current().text.live_count == report.passages - _repeats(kb)
+    assert kb.search("综合交通投资").hits[0].text.startswith("一是交通投资")
+    assert kb.search("专精特新企业").hits
+
+
+def _repeats(kb: KnowledgeBase) -> int:
+    return sum(1 for d in kb.docs() for p in kb.document(d["doc_id"])["passages"] if p["anchor"].count("-") > 1)
+
+
+def test_a_segment_of_dead_rows_is_dropped(corpus: Path, index_dir: Path) -> None:
+    """When every file of a segment changed, its rows are all dead: the next build removes it."""
+    build(corpus, index_dir)
+    first = read_manifest(current_version(index_dir))["segments"]
+    for path in corpus.iterdir():
+        st = path.stat()
+        path.write_bytes(path.read_bytes() + "\n结尾新增一句。".encode("gb18030" if "gbk" in path.name else "utf-8"))
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    report = build(corpus, index_dir)
+    assert report.changed == 4
+    segments = read_manifest(current_version(index_dir))["segments"]
+    assert not set(first) & set(segments) and len(segments) == 1
+    kb = KnowledgeBase(index_dir)
+    assert kb._current().text.size == kb._current().text.live_count  # no dead row left
+    assert kb.search("综合交通投资").hits[0].doc_id == MISSION_DOC
 
 
 def test_delete_file_removes_document(corpus: Path, index_dir: Path) -> None:
