@@ -183,6 +183,24 @@ def doc_id_for(path: Path, root: Path | None) -> str:
     return "d-" + hashlib.sha1(rel.as_posix().encode("utf-8")).hexdigest()[:12]
 
 
+def display_path(path: Path, root: Path | None) -> str:
+    """Where a document came from, as shown to users: inside its corpus folder, named by that folder
+    (never an absolute path of the machine serving it).
+
+    >>> display_path(Path("/srv/kb/corpus/reports/gwr-2023.txt"), Path("/srv/kb/corpus"))
+    'corpus/reports/gwr-2023.txt'
+    >>> display_path(Path("/tmp/x/a.txt"), None)
+    'a.txt'
+    """
+    path = Path(path)
+    if root is not None:
+        try:
+            return (Path(Path(root).resolve().name) / path.resolve().relative_to(Path(root).resolve())).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
 def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, root: Path | None) -> Document:
     text = _R_ESCAPE.sub(_chr_or_keep, text).translate(_ZERO_WIDTH)
     head_with_comments = text[:3000]  # a comment such as <!-- 省长…在河南省第十三届… --> still names the venue
@@ -255,7 +273,7 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
     raw_text = body.encode("utf-8")
     return Document(
         doc_id=doc_id_for(path, root),
-        path=str(path),
+        path=display_path(path, root),
         title=title,
         body=body,
         date=date,

@@ -120,6 +120,9 @@ def test_docs_json_shape(built_index: Path) -> None:
     mission = next(r for r in rows if r["doc_id"] == MISSION_DOC)
     assert (mission["title"], mission["date"], mission["source"]) == ("温岭市交通运输局2023年度工作总结", "2024-06-07", "市交通局")
     assert len({r["doc_id"] for r in rows}) == len(rows)
+    # where a document came from, inside its corpus folder: never the serving machine's absolute path
+    assert mission["path"] == "corpus/" + MISSION_PATH.name
+    assert not [r["path"] for r in rows if Path(r["path"]).is_absolute() or ".." in Path(r["path"]).parts]
 
 
 def test_docs_text(built_index: Path) -> None:
