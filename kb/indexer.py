@@ -155,6 +155,7 @@ def iter_corpus(roots: list[Path]) -> Iterator[tuple[Path, Path]]:
 def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
     old_files: dict[str, dict] = dict(old["files"]) if old else {}
     plan = _Plan([], {}, [])
+    clashed: list[tuple[Path, Path, str]] = []  # skipped for a doc id another file holds
     for path, root in iter_corpus(roots):
         key = _file_key(path)
         rec = old_files.pop(key, None)
@@ -164,7 +165,9 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
             st = None
         if rec and st and rec["size"] == st.st_size and rec["mtime_ns"] == st.st_mtime_ns:
             plan.kept[key] = rec
-            if rec.get("error"):  # failed before and not touched since: say so again, don't retry
+            if rec.get("clash"):
+                clashed.append((path, root, key))
+            elif rec.get("error"):  # failed before and not touched since: say so again, don't retry
                 report.errors.append(FileError(str(path), rec["error"]))
             continue
         if rec and st and rec.get("doc_id"):
@@ -183,6 +186,16 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
         if rec.get("doc_id"):
             plan.deleted.append(rec["doc_id"])
             report.deleted += 1
+    # an unchanged file skipped for its id is tried again only once no other file holds that id
+    held = {rec["doc_id"] for rec in plan.kept.values() if rec.get("doc_id")} - set(plan.deleted)
+    held |= {doc_id_for(path, root) for path, root, _key in plan.to_index}
+    for path, root, key in clashed:
+        rec = plan.kept[key]
+        if rec["clash"] in held:
+            report.errors.append(FileError(str(path), rec["error"]))
+        else:
+            del plan.kept[key]
+            plan.to_index.append((path, root, key))
     report.unchanged = sum(1 for rec in plan.kept.values() if rec.get("doc_id"))
     return plan
 
@@ -222,7 +235,14 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         doc_id = doc_id_for(path, root)
         if doc_id in taken:
             other = docs.get(doc_id, {}).get("path") or next((str(j.path) for j in jobs if j.doc_id == doc_id), "?")
-            report.errors.append(FileError(str(path), f"same document id '{doc_id}' as {other}; skipped"))
+            reason = f"same document id '{doc_id}' as {other}; skipped"
+            report.errors.append(FileError(str(path), reason))
+            try:  # recorded, so that the next builds do not read it again while the clash lasts
+                st = path.stat()
+                files[key] = {"doc_id": None, "fid": None, "error": reason, "clash": doc_id, "size": st.st_size,
+                              "mtime_ns": st.st_mtime_ns, "path": str(path)}
+            except OSError:
+                pass
             continue
         taken.add(doc_id)
         jobs.append(_Job(path, root, key, next_fid, doc_id))

@@ -259,6 +259,15 @@ def test_same_document_id_in_two_folders(tmp_path: Path, corpus: Path, index_dir
     report = build_index([corpus, other], index_dir, workers=1)
     assert report.documents == 4
     assert [(Path(e.path).parent.name, "same document id" in e.reason) for e in report.errors] == [("other", True)]
+    # while the clash lasts, the skipped file is reported again but not read again: nothing to rebuild
+    again = build_index([corpus, other], index_dir, workers=1)
+    assert again.up_to_date and [Path(e.path).parent.name for e in again.errors] == ["other"]
+    # once the file holding the id is gone, the other one goes in
+    (corpus / MISSION_PATH.name).unlink()
+    freed = build_index([corpus, other], index_dir, workers=1)
+    assert (freed.errors, freed.deleted, freed.documents) == ([], 1, 4)
+    docs = {d["doc_id"]: d["path"] for d in KnowledgeBase(index_dir).docs()}
+    assert docs[MISSION_DOC] == f"other/{MISSION_PATH.name}"
 
 
 # --- refusals -----------------------------------------------------------------------------------
