@@ -13,9 +13,9 @@ hard links to the current one when only some files changed), then swaps ``CURREN
 the old version or the new one, never a mix; a build killed at any point leaves ``CURRENT`` alone.
 
 Work is shared out to worker processes by file size; each loads, chunks and analyses its files
-and writes a Whoosh segment (stored passages) and a text-index segment (postings) of its own. The
+and writes a Whoosh segment (stored passages) and text-index segments (postings) of its own. The
 parent then commits the Whoosh segments in one new table of contents and lists the text-index
-segments in the manifest, merging them into one when there are more than ``MAX_SEGMENTS``.
+segments in the manifest, merging the smallest when there are more than ``MAX_SEGMENTS``.
 """
 
 from __future__ import annotations

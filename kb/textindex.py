@@ -16,12 +16,13 @@ postings live here because a Whoosh posting costs ~3 µs of Python to write and 
 which made a 146 MB corpus take minutes to build and common words ~1 s to search. Here a posting
 is a few bytes of a sorted array: written in bulk, scored with vector arithmetic.
 
-A **segment** is what one indexing worker wrote: a folder of ``.npy`` arrays plus the folded
-passage text (``text.bin``, for phrase checks and re-ranking). Keys, offsets and per-row arrays are
-loaded; postings and text are read with ``pread`` when a query asks for them. Rows are numbered in the order the
-worker saw the passages; each row's ``pnum`` (``file_id << 20 | ordinal``) ties it to Whoosh.
-Segments never change once written; an incremental build adds one, a file that changed gets a new
-file id, and rows of files no longer in the manifest are dead (skipped, and dropped at a merge).
+A **segment** is what one indexing worker wrote (a new one every ``SEGMENT_ROWS`` passages): a
+folder of ``.npy`` arrays plus the folded passage text (``text.bin``, for phrase checks and
+re-ranking). Keys, offsets and per-row arrays are loaded; postings and text are read with ``pread``
+when a query asks for them. Rows are numbered in the order the worker saw the passages; each row's
+``pnum`` (``file_id << 20 | ordinal``) ties it to Whoosh. Segments never change once written; an
+incremental build adds one, a file that changed gets a new file id, and rows of files no longer in
+the manifest are dead (skipped, and dropped when their segment is merged).
 
 >>> word_key("治超") == word_key("治超"), word_key("治超") == word_key("治堵")
 (True, False)
