@@ -16,9 +16,10 @@ import re
 from html import escape
 
 from kb.analysis import fold
+from kb.ngrams import TRANSPARENT
 
 SNIPPET_CHARS = 160
-_TRANSPARENT_RUN = "[“”‘’「」『』《》〈〉()（）【】\\[\\]\"' ]*"
+_TRANSPARENT_RUN = "[" + re.escape(TRANSPARENT) + "]*"  # what character pairs see through
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』)）]?|\n|$)")
 
 

@@ -247,30 +247,31 @@ class _Scorer:
         score[~match] = 0
         return score, match
 
-    def contiguity_bonus(self, terms: list[Term], rows: np.ndarray) -> np.ndarray:
-        """For the candidates ``rows``: a multi-word term found contiguously scores its words' passage-text
-        score again, ``PHRASE_BOOST`` times (what a Whoosh phrase query over positions would add)."""
+    def contiguity_bonus(self, terms: list[Term], rows: np.ndarray, texts: list[bytes]) -> np.ndarray:
+        """For the candidates ``rows`` (folded ``texts``): a multi-word term found contiguously scores its
+        words' passage-text score again, ``PHRASE_BOOST`` times (what a phrase query over positions adds)."""
         bonus = np.zeros(rows.size, np.float32)
         for term in terms:
             if term.phrase or len(term.words) < 2 or not term.core:
                 continue
-            content = sum(self.word(w)[1] for w in dict.fromkeys(term.words))[rows]
-            for i, row in enumerate(rows.tolist()):
-                if content[i] and _contains(self.ix.text(row), term.core):
+            content = sum(self.word(w)[1][rows] for w in dict.fromkeys(term.words))
+            for i, text in enumerate(texts):
+                if content[i] and _contains(text, term.core):
                     bonus[i] += PHRASE_BOOST * content[i]
         return bonus
 
-    def figure_factor(self, terms: list[Term], rows: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def figure_factor(terms: list[Term], texts: list[bytes]) -> np.ndarray:
         """1 + ``FIGURE_BONUS`` for candidates stating a figure right after a query word (``综合交通投资
         43.68亿元``, ``新增5G基站1.52万座``): the passage that answers "how much", not one that names it."""
         words = sorted({w for t in terms for w in (t.core, *t.needed)
                         if len(w) > 1 and not _NUMBER.fullmatch(w)}, key=len, reverse=True)
-        factor = np.ones(rows.size, np.float32)
+        factor = np.ones(len(texts), np.float32)
         if not words or not FIGURE_BONUS:
             return factor
         pattern = _figure_pattern(tuple(words))
-        for i, row in enumerate(rows.tolist()):
-            if pattern.search(self.ix.text(row).decode("utf-8", "replace")):
+        for i, text in enumerate(texts):
+            if pattern.search(text.decode("utf-8", "replace")):
                 factor[i] += FIGURE_BONUS
         return factor
 
@@ -327,9 +328,11 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarr
         best = np.argpartition(-scores, pool - 1)[:pool]
         rows, scores = rows[best], scores[best]
     terms = [t for g in query.groups for t in g]
-    scores = (scores + found.scorer.contiguity_bonus(terms, rows)) * found.scorer.figure_factor(terms, rows)
+    texts = [found.scorer.ix.text(row) for row in rows.tolist()]  # read once, for both
+    scores = (scores + found.scorer.contiguity_bonus(terms, rows, texts)) * _Scorer.figure_factor(terms, texts)
     order = np.lexsort((rows, -scores))[:limit]
     return rows[order], scores[order]
+
 
 class _Version:
     """One index version, opened: Whoosh (stored passages), the text index, the manifest."""

@@ -338,10 +338,10 @@ def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], int
     np.save(out / "pnums.npy", index.pnums[keep])
     np.save(out / "lengths.npy", np.stack([index.word_lengths[keep], index.meta_lengths[keep]], axis=1)
             .astype(np.uint32).reshape(-1, 2))
+    lengths = np.zeros(keep.size, dtype=np.int64)
     with open(out / "text.bin", "wb") as fh:
-        for row in keep.tolist():
-            fh.write(index.text(row))
-    lengths = np.array([len(index.text(r)) for r in keep.tolist()], dtype=np.int64)
+        for i, row in enumerate(keep.tolist()):
+            lengths[i] = fh.write(index.text(row))
     np.save(out / "text_offsets.npy", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
     for family in FAMILIES:
         keys_parts, rows_parts, tfs_parts = [], [], []
