@@ -51,6 +51,7 @@ _DATE_FIELD = re.compile(r"(?:发布日期|发布时间|发表时间|^时间|^�
 _SOURCE_FIELD = re.compile(r"(?:信息来源|来源)\s*[:：]\s*([^\s　]+)")
 _CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_HEAD_COMMENT_DATE = re.compile(r"<!--\s*(\d{4}-\d{1,2}-\d{1,2})\b")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
@@ -244,7 +245,7 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
                 i += 1
             found = _DATE_FIELD.search(field_line)
             if found and not date:
-                date = "%s-%02d-%02d" % (found.group(1), int(found.group(2)), int(found.group(3)))
+                date = "%04d-%02d-%02d" % (int(found.group(1)), int(found.group(2)), int(found.group(3)))
             found = _SOURCE_FIELD.search(field_line)
             if found and not source and "http" not in found.group(1):
                 source = found.group(1)
@@ -261,9 +262,9 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
     raw_title, title = title, _clean_title(title)
     if not date:  # the speech date: in the subtitle ("——2016年3月5日在…") or near the top of the text
         date = _date_from(meta.get("date", "")) or _date_from("\n".join([raw_title] + body_lines[:8]), cn_only=True)
-    if not date:
-        year = _YEAR.search(title) or _YEAR.search(path.stem)
-        date = year.group(1) if year else ""
+    if not date:  # a posting date the page kept in a comment: <!-- 2021-03-13 07:16 来源： 新华社 -->
+        date = _date_from("\n".join(_HEAD_COMMENT_DATE.findall(head_with_comments)))
+    date = _checked_date(date, title, path)
     if _GENERIC_TITLE.match(title):
         title = _specific_title(title, date, "\n".join([head_with_comments] + body_lines[:15]), "\n".join(body_lines))
     if not title:
@@ -437,7 +438,38 @@ def _date_from(text: str, cn_only: bool = False) -> str:
     match = _CN_DATE.search(text) or (None if cn_only else _ISO_DATE.search(text))
     if not match:
         return ""
-    return "%s-%02d-%02d" % (match.group(1), int(match.group(2)), int(match.group(3)))
+    # int(): a scraped "２００７年1月23日" (full-width digits, which \d matches) is written 2007-01-23
+    return "%04d-%02d-%02d" % (int(match.group(1)), int(match.group(2)), int(match.group(3)))
+
+
+def _checked_date(date: str, title: str, path: Path) -> str:
+    """The date found, held against the year in the file name (``1988.md``, ``2021-十四五规划纲要.md``).
+
+    Without a date the file name's year wins over a year in the title, which may be incidental
+    (``第十四个五年规划和2035年远景目标纲要``). A date more than a year away from the file name's year
+    is a slip in the text (``1998年4月9日`` heading the 1988 reform) unless the title names the same
+    year (``邢台市政府工作报告（2012年1月31日…）`` filed as ``2014.md``): then the file name is wrong.
+    A year either side is normal: a report for 2023 is given in December 2022, a communiqué on 1979
+    is published in 1980.
+
+    >>> _checked_date("1998-04-09", "1988", Path("国务院机构改革/1988.md"))
+    '1988'
+    >>> _checked_date("2012-01-31", "邢台市政府工作报告 （2012年1月31日 刘大群）", Path("邢台市/2014.md"))
+    '2012-01-31'
+    >>> _checked_date("", "第十四个五年规划和2035年远景目标纲要", Path("2021-十四五规划纲要.md"))
+    '2021'
+    >>> _checked_date("2022-12-28", "2023年政府工作报告", Path("2023.md"))
+    '2022-12-28'
+    """
+    named = _YEAR.search(path.stem)
+    file_year = int(named.group(1)) if named else None
+    if not date:
+        year = named or _YEAR.search(title)
+        return year.group(1) if year else ""
+    if file_year is None or abs(int(date[:4]) - file_year) <= 1:
+        return date
+    in_title = _YEAR.search(title)
+    return date if in_title and int(in_title.group(1)) == int(date[:4]) else str(file_year)
 
 
 class _ArticleText(HTMLParser):
