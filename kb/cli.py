@@ -163,13 +163,17 @@ def toc(doc_id: str, index_dir: Path, as_json: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_index_option
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--without", default="", metavar="NAMES",
+              help="Switch query mechanisms off, comma-separated: years, soft, synonyms, figures, spelling, "
+                   "pinyin, proximity, meta_exclusion (to measure what each one gives).")
 @_kb_errors
-def eval_cmd(file: Path, index_dir: Path, as_json: bool) -> None:
+def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
     """Score search quality on QUERY<TAB>EXPECTED lines: hit@1, hit@3, MRR."""
     from kb.evaluate import evaluate
     from kb.search import KnowledgeBase
+    from kb.understand import SearchOptions
 
-    kb = KnowledgeBase(index_dir)
+    kb = KnowledgeBase(index_dir, options=SearchOptions.without(without))
     report = evaluate(file, lambda q: kb.search(q))
     if as_json:
         _echo_json(report.to_json())

@@ -143,6 +143,8 @@ class SearchResult:
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
 
+    corrected: str = ""  # the query was read as this (a typo or pinyin corrected): "已显示“…”的结果"
+    also: tuple[str, ...] = ()  # other forms searched too (synonyms, plan names, units): "也搜索了：…"
     def to_json(self) -> dict[str, object]:
         return {
             "query": self.query,
@@ -157,3 +159,5 @@ class SearchResult:
             "facets": [{"doc_id": f.doc_id, "doc_title": f.doc_title, "count": f.count} for f in self.facets],
             "hits": [h.to_json() for h in self.hits],
         }
+            "corrected": self.corrected,
+            "also": list(self.also),

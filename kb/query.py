@@ -1,14 +1,17 @@
 """A search-box string → ``ParsedQuery``: the web-search habits staff already have.
 
 Space means all terms; ``"…"`` an exact phrase; ``-word`` or ``-"…"`` excludes; ``A OR B`` takes
-either; ``doc:ID`` and ``year:2023`` (or ``year:2020-2023``) filter. Malformed input never fails: a
-lone quote, a dangling ``OR`` or a bare ``-`` is read as plain text or dropped.
+either; ``doc:ID`` filters to one document, ``year:2023`` (or ``year:2020-2023``) to passages about
+that year (the year a document or its section reports on), ``date:2024`` to documents published
+that year. A year typed as a word (``2023``, ``2023年``) is no filter: :mod:`kb.search` reads it
+as a strong preference. Malformed input never fails: a lone quote, a dangling ``OR`` or a bare
+``-`` is read as plain text or dropped.
 
 >>> q = parse_query('快速路 -太龙 "重点工程" 公交 OR 出租车 year:2023')
 >>> [[(a.text, a.phrase) for a in g] for g in q.groups]
 [[('快速路', False)], [('重点工程', True)], [('公交', False), ('出租车', False)]]
->>> [a.text for a in q.excluded], q.years
-(['太龙'], (2023, 2023))
+>>> [a.text for a in q.excluded], q.years, parse_query('date:2020..2024 治超').dates
+(['太龙'], (2023, 2023), (2020, 2024))
 >>> parse_query('"unclosed  -  OR').groups
 ((Alternative(text='unclosed', phrase=False),),)
 """
@@ -25,7 +28,7 @@ MAX_GROUPS = 16  # terms past this are dropped, with a notice: bounded work for 
 MAX_ALTERNATIVES = 8
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"|(\S+)')
-_FILTER = re.compile(r"^(doc|year|年份|文档):(.+)$", re.I)
+_FILTER = re.compile(r"^(doc|year|年份|文档|date|日期|发布):(.+)$", re.I)
 _YEAR_RANGE = re.compile(r"^((?:19|20)\d\d)(?:\s*(?:-|\.\.|~|到|至)\s*((?:19|20)\d\d))?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\ufeff\ud800-\udfff]")  # + lone surrogates
 _OR_WORDS = {"OR", "|", "或", "或者"}
@@ -45,8 +48,9 @@ class ParsedQuery:
     groups: tuple[tuple[Alternative, ...], ...] = ()
     excluded: tuple[Alternative, ...] = ()
     doc_ids: tuple[str, ...] = ()
-    years: tuple[int, int] | None = None
+    years: tuple[int, int] | None = None  # ``year:``: the year reported on
     notice: str = ""
+    dates: tuple[int, int] | None = None  # ``date:``: the year of publication
 
     @property
     def empty(self) -> bool:
@@ -69,6 +73,7 @@ def parse_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     items: list[tuple[str, Alternative | None, bool]] = []  # (kind, alternative, negated)
     doc_ids: list[str] = []
     years: tuple[int, int] | None = None
+    dates: tuple[int, int] | None = None
     for m in _TOKEN.finditer(text):
         neg_phrase, phrase, word = m.group(1), m.group(2), m.group(3)
         if phrase is not None:
@@ -92,7 +97,10 @@ def parse_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
             if span:
                 lo = int(span.group(1))
                 hi = int(span.group(2) or lo)
-                years = (min(lo, hi), max(lo, hi))
+                if key in ("date", "日期", "发布"):
+                    dates = (min(lo, hi), max(lo, hi))
+                else:
+                    years = (min(lo, hi), max(lo, hi))
                 continue
         negated = word.startswith("-") and len(word) > 1
         body = word[1:] if negated else word
@@ -143,4 +151,5 @@ def parse_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         doc_ids=tuple(dict.fromkeys(doc_ids))[:MAX_ALTERNATIVES],
         years=years,
         notice=notice,
+        dates=dates,
     )

@@ -46,7 +46,9 @@ from kb.errors import NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
 from kb.models import Facet, Hit, SearchResult
+from kb import understand
 from kb.query import ParsedQuery, parse_query
+from kb.understand import DEFAULT, CompiledQuery, SearchOptions, Term, Unit
 from kb.textindex import TextIndex, word_key
 
 PAGE_SIZE = 10
@@ -54,81 +56,16 @@ MAX_PAGE = 100
 FACET_LIMIT = 20
 
 
-# --- compiling a query ----------------------------------------------------------------------------
+# --- compiling a query: kb.understand ------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One alternative of a query group, analysed: what must match, what is marked."""
+def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> CompiledQuery:
+    """``ParsedQuery`` → analysed terms, and the strings a hit marks (see :mod:`kb.understand`).
 
-    text: str  # folded
-    words: tuple[str, ...]  # its jieba words
-    needed: tuple[str, ...]  # the words a passage must hold (runs of single characters joined)
-    phrase: bool
-    core: str  # the text without spaces, quotes and brackets: what "contiguous" means
-
-    @property
-    def cjk(self) -> str:
-        """Its CJK characters, when there are two or more (for character-pair lookups)."""
-        chars = "".join(ch for ch in self.text if analysis.is_cjk(ch))
-        return chars if len(chars) > 1 else ""
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledQuery:
-    groups: tuple[tuple[Term, ...], ...]
-    excluded: tuple[Term, ...]
-    doc_ids: tuple[str, ...]
-    years: tuple[int, int] | None
-    marks: tuple[str, ...]  # folded strings to highlight
-
-
-def _term(text: str, phrase: bool) -> Term | None:
-    folded = analysis.fold(text).strip()
-    words = [t.text for t in analysis.words(folded, folded=True)]
-    if not words:
-        return None
-    # jieba leaves unknown names in single characters (来甬 → 来/甬) and may cut the text
-    # differently (新来/甬): runs of single characters are required together, through the pairs;
-    # a lone single character of a longer term helps ranking but is not required
-    needed = [w for w in _join_single_chars(words) if not (len(w) == 1 and analysis.is_cjk(w))] or words
-    core = "".join(ch for ch in folded if ch not in ngrams.TRANSPARENT and not ch.isspace())
-    return Term(folded, tuple(words), tuple(dict.fromkeys(needed)), phrase, core)
-
-
-def _join_single_chars(words: list[str]) -> list[str]:
-    """``['来', '甬', '大学生']`` → ``['来甬', '大学生']``: adjacent one-character CJK words as one run."""
-    out: list[str] = []
-    in_run = False
-    for word in words:
-        single = len(word) == 1 and analysis.is_cjk(word)
-        if single and in_run:
-            out[-1] += word
-        else:
-            out.append(word)
-        in_run = single
-    return out
-
-
-def compile_query(parsed: ParsedQuery) -> CompiledQuery:
-    """``ParsedQuery`` → analysed terms, and the strings a hit marks.
-
-    >>> q = compile_query(parse_query('治超 "一超四罚" -太龙'))
+    >>> q = compile_query(parse_query('治超 "一超四罚" -太龙'), SearchOptions(synonyms=False))
     >>> [[t.needed for t in g] for g in q.groups], [t.core for t in q.excluded], q.marks
     ([[('治超',)], [('一超四罚',)]], ['太龙'], ('治超', '一超四罚'))
     """
-    groups: list[tuple[Term, ...]] = []
-    marks: list[str] = []
-    for group in parsed.groups:
-        terms = tuple(t for t in (_term(a.text, a.phrase) for a in group) if t is not None)
-        if terms:
-            groups.append(terms)
-            for t in terms:
-                marks.append(t.text)
-                if not t.phrase:
-                    marks.extend(t.needed)
-    excluded = tuple(t for t in (_term(a.text, True) for a in parsed.excluded) if t is not None)
-    return CompiledQuery(tuple(groups), excluded, parsed.doc_ids, parsed.years,
-                         tuple(dict.fromkeys(m for m in marks if m)))
+    return understand.compile_query(parsed, options)
 
 
 # --- scoring --------------------------------------------------------------------------------------
@@ -139,6 +76,11 @@ PHRASE_BOOST = 2.0  # a term found contiguously, or a quoted phrase
 B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
 RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
 FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
+STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this share of a whole word
+MIN_COVER = 0.5  # with no passage holding every term: those holding at least this share (idf-weighted)
+PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
+# a year the query names: passages whose section reports on it, then documents reporting on it
+YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 3.0, 2.0, 1.2, 1.25
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 
@@ -153,6 +95,13 @@ def _contains(hay: bytes, core: str) -> bool:
     return core.encode() in hay or _loose_pattern(core).search(hay) is not None
 
 
+class _TermScore(NamedTuple):
+    score: np.ndarray  # where it matches, else 0
+    match: np.ndarray  # rows holding every unit
+    cover: np.ndarray  # share of the units a row holds (1 where it matches)
+    raw: np.ndarray  # the score of the units a row does hold
+
+
 class _Scorer:
     """Dense per-row score and match vectors for one query over one :class:`TextIndex`.
 
@@ -164,6 +113,7 @@ class _Scorer:
         self.n = index.size
         self.docs = max(index.live_count, 1)
         self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._units: dict[tuple[Unit, bool], tuple[np.ndarray, np.ndarray]] = {}
 
     def _bm25(self, tfs: np.ndarray, lengths: np.ndarray, avg: float, df: int) -> np.ndarray:
         idf = math.log(self.docs / (df + 1)) + 1
@@ -228,24 +178,82 @@ class _Scorer:
                     match[row] = True
         return match
 
-    def term(self, term: Term) -> tuple[np.ndarray, np.ndarray]:
-        """(score, match) of one alternative; score is zero where it does not match."""
+    def unit(self, unit: Unit, parts: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(score, match) of one unit: its word, or a synonym, or (``parts``: at ``STANDIN`` of their
+        score) its parts."""
+        cached = self._units.get((unit, parts))
+        if cached is not None:
+            return cached
+        score, _content, match = self.word(unit.word)
+        if unit.alternatives or (parts and unit.parts):
+            score, match = score.copy(), match.copy()
+            for alt in unit.alternatives:
+                s, m = self.term(alt)[:2]
+                np.maximum(score, s, out=score)
+                match |= m
+            if parts and unit.parts:
+                missing = ~match
+                stand = np.zeros(self.n, bool)
+                for part in unit.parts:
+                    s, _c, m = self.word(part)
+                    m = m & missing
+                    score[m] += STANDIN * s[m]
+                    stand |= m
+                match |= stand
+        self._units[(unit, parts)] = (score, match)
+        return score, match
+
+    def known(self, word: str) -> bool:
+        """Does the index hold the word anywhere (text, title, headings, as a run of characters)?"""
+        key = word_key(word)
+        if self.ix.lookup("words", key)[0].size or self.ix.lookup("meta", key)[0].size:
+            return True
+        return len(word) > 1 and analysis.is_cjk(word) and bool(self.ix.char_rows(word).size)
+
+    def meta_holds(self, term: Term) -> np.ndarray:
+        """Rows whose document title or section headings hold every word of the term."""
+        match = np.ones(self.n, bool)
+        for word in term.words:
+            if len(word) == 1 and analysis.is_cjk(word) and len(term.words) > 1:
+                continue
+            m = np.zeros(self.n, bool)
+            m[self.ix.lookup("meta", word_key(word))[0]] = True
+            if len(word) > 1 and analysis.is_cjk(word):
+                m[self.ix.char_rows(word, "metagrams")] = True
+            match &= m
+        return match
+
+    def term(self, term: Term, parts: bool = False) -> _TermScore:
+        """Score and match of one alternative; ``cover`` is the share of its units a row holds (each
+        weighted by its idf: a rare word missing costs more than a common one); ``parts``: the parts
+        of a missing word stand in for it."""
         if term.phrase:
             match = self.contains(term)
             score = PHRASE_BOOST * sum(self.word(w)[0] for w in dict.fromkeys(term.words))
-            return np.where(match, score, 0).astype(np.float32), match
-        parts = [self.word(w) for w in term.needed]
-        match = parts[0][2].copy()
+            score = np.where(match, score, 0).astype(np.float32)
+            return _TermScore(score, match, match.astype(np.float32), score)
+        units = term.units or tuple(Unit(w) for w in term.needed)
+        parts = [self.unit(u, parts) for u in units]
+        match = parts[0][1].copy()
         score = parts[0][0].copy()
-        for s, _c, m in parts[1:]:
+        for s, m in parts[1:]:
             match &= m
             score += s
         if len(term.words) > 1 and term.cjk:  # all the term's pairs in one passage: likely the term itself
             rows = self.ix.char_rows(term.cjk)
             if rows.size:
                 score[rows] += PHRASE_BOOST * self._pairs_weight(rows.size)
-        score[~match] = 0
-        return score, match
+        if len(parts) > 1:
+            weights = [math.log(1 + self.docs / (df + 1)) if (df := int(np.count_nonzero(m))) else 0.0
+                       for _s, m in parts]
+            total = sum(weights) or 1.0
+            cover = np.zeros(self.n, np.float32)
+            for w, (_s, m) in zip(weights, parts):
+                if w:
+                    cover[m] += np.float32(w / total)
+        else:
+            cover = match.astype(np.float32)
+        return _TermScore(np.where(match, score, 0).astype(np.float32), match, cover, score)
 
     def contiguity_bonus(self, terms: list[Term], rows: np.ndarray, texts: list[bytes]) -> np.ndarray:
         """For the candidates ``rows`` (folded ``texts``): a multi-word term found contiguously scores its
@@ -292,35 +300,68 @@ class _Evaluation(NamedTuple):
     scorer: _Scorer
 
 
-def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None) -> _Evaluation:
-    """Which rows match (every group; else any group, flagged partial) and their first-pass scores."""
+def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
+             prefer: np.ndarray | None = None) -> _Evaluation:
+    """Which rows match and their first-pass scores: every group; else (soft matching) those holding
+    enough of the query's units, ranked by how much; flagged partial. ``prefer``: a per-row factor."""
     scorer = _Scorer(index)
+    options = query.options
     mask = index.live.copy()
     if allowed is not None:
         mask &= allowed
     for term in query.excluded:
         mask &= ~scorer.contains(term)
-    group_scores, group_matches = [], []
-    for group in query.groups:
-        score = np.zeros(index.size, np.float32)
-        match = np.zeros(index.size, bool)
-        for term in group:
-            s, m = scorer.term(term)
-            score += s
-            match |= m
-        group_scores.append(score)
-        group_matches.append(match)
-    total = sum(group_scores)
-    strict = np.logical_and.reduce(group_matches) & mask
-    if strict.any() or len(group_matches) < 2:
+        if options.meta_exclusion:
+            mask &= ~scorer.meta_holds(term)
+    if prefer is not None:
+        for year in query.prefer_years:  # a passage that writes the year: a little more
+            written = scorer.word(str(year))[2]
+            prefer = np.where(written, prefer * np.float32(YEAR_WRITTEN), prefer)
+    scores, matches, covers, raws = _groups(scorer, query, parts=False)
+    total = sum(scores) if prefer is None else sum(scores) * prefer
+    strict = np.logical_and.reduce(matches) & mask
+    # every term held, and (when the query names a year) by a passage about that year: that is the answer
+    if strict.any() and (prefer is None or not options.soft or (strict & (prefer > 1)).any()):
         return _Evaluation(strict, total, False, scorer)
-    loose = np.logical_or.reduce(group_matches) & mask
+    if options.soft:  # else: passages holding enough of the units (parts standing in), by how much
+        _s, _m, covers, raws = _groups(scorer, query, parts=True)
+        coverage = sum(covers) / len(covers)
+        loose = (coverage >= MIN_COVER) & mask
+        if not loose.any():
+            loose = (coverage > 0) & mask
+        score = sum(raws) * coverage * coverage
+        if prefer is not None:
+            score = score * prefer
+        return _Evaluation(loose | strict, score.astype(np.float32), not strict.any() and bool(loose.any()), scorer)
+    if strict.any() or len(matches) < 2:
+        return _Evaluation(strict, total, False, scorer)
+    loose = np.logical_or.reduce(matches) & mask
     return _Evaluation(loose, total, bool(loose.any()), scorer)
+
+
+def _groups(scorer: _Scorer, query: CompiledQuery, parts: bool) -> tuple[list, list, list, list]:
+    """Per query group: score, match, cover and raw score (an OR of its alternatives)."""
+    n = scorer.n
+    out: tuple[list, list, list, list] = ([], [], [], [])
+    for group in query.groups:
+        score = np.zeros(n, np.float32)
+        match = np.zeros(n, bool)
+        cover = np.zeros(n, np.float32)
+        raw = np.zeros(n, np.float32)
+        for term in group:
+            t = scorer.term(term, parts)
+            score += t.score
+            match |= t.match
+            np.maximum(cover, t.cover, out=cover)
+            np.maximum(raw, t.raw, out=raw)
+        for acc, value in zip(out, (score, match, cover, raw)):
+            acc.append(value)
+    return out
 
 
 def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """The best ``limit`` matching rows and their scores, best first: the first pass picks at least
-    ``RERANK`` candidates, which the text itself then re-scores (contiguity, figures)."""
+    ``RERANK`` candidates, which the text itself then re-scores (contiguity, figures, proximity)."""
     rows = np.nonzero(found.match)[0]
     scores = found.score[rows]
     pool = max(RERANK, limit)
@@ -328,10 +369,61 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarr
         best = np.argpartition(-scores, pool - 1)[:pool]
         rows, scores = rows[best], scores[best]
     terms = [t for g in query.groups for t in g]
-    texts = [found.scorer.ix.text(row) for row in rows.tolist()]  # read once, for both
+    texts = [found.scorer.ix.text(row) for row in rows.tolist()]  # read once, for all
     scores = (scores + found.scorer.contiguity_bonus(terms, rows, texts)) * _Scorer.figure_factor(terms, texts)
+    if query.options.proximity:
+        scores = scores * proximity_factor(terms, texts)
     order = np.lexsort((rows, -scores))[:limit]
     return rows[order], scores[order]
+
+
+MAX_POSITIONS = 64
+
+
+def proximity_factor(terms: list[Term], texts: list[bytes]) -> np.ndarray:
+    """1 + ``PROXIMITY_BONUS`` × (how tightly the smallest stretch of text holding one of each query word
+    fits them): ``综合交通投资43.68亿元`` beats 综合 … 交通 … 投资 spread over a paragraph.
+
+    >>> t = [understand.make_term("综合交通 投资", False)]
+    >>> [round(float(f), 2) for f in proximity_factor(t, ["综合交通投资".encode(), ("综合交通" + "。" * 30 + "投资").encode()])]
+    [1.3, 1.05]
+    """
+    words = list(dict.fromkeys(w for t in terms for w in ((t.core,) if t.phrase else t.needed) if w))
+    factor = np.ones(len(texts), np.float32)
+    if len(words) < 2 or not PROXIMITY_BONUS:
+        return factor
+    encoded = [w.encode() for w in words]
+    for i, text in enumerate(texts):
+        hits: list[tuple[int, int]] = []
+        present = 0
+        for k, w in enumerate(encoded):
+            at, n = text.find(w), 0
+            if at >= 0:
+                present += 1
+            while at >= 0 and n < MAX_POSITIONS:
+                hits.append((at, k))
+                at, n = text.find(w, at + 1), n + 1
+        if present < 2:
+            continue
+        hits.sort()
+        need = {k for _, k in hits}
+        counts: dict[int, int] = {}
+        best = None
+        lo = 0
+        for hi, (pos, k) in enumerate(hits):
+            counts[k] = counts.get(k, 0) + 1
+            while len(counts) == len(need):
+                start, kk = hits[lo]
+                span = pos + len(encoded[k]) - start
+                best = span if best is None or span < best else best
+                counts[kk] -= 1
+                if not counts[kk]:
+                    del counts[kk]
+                lo += 1
+        ideal = sum(len(encoded[k]) for k in need)
+        if best:
+            factor[i] += PROXIMITY_BONUS * min(1.0, ideal / best) * present / len(words)
+    return factor
 
 
 class _Version:
@@ -345,6 +437,9 @@ class _Version:
         files = [rec for rec in manifest.get("files", {}).values() if rec.get("fid") and rec.get("doc_id")]
         self.doc_by_fid = {rec["fid"]: rec["doc_id"] for rec in files}
         self.fid_by_doc = {rec["doc_id"]: rec["fid"] for rec in files}
+        self._year_fids: dict[int, list[int]] | None = None
+        self._speller = False  # not built yet
+        self._speller_lock = threading.Lock()
 
     @classmethod
     def open(cls, path: Path) -> _Version:
@@ -377,18 +472,87 @@ class _Version:
         with self._reader_lock:
             return self.reader.stored_fields(int(self._docnums[row]))
 
-    def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None) -> np.ndarray | None:
-        """Rows the ``doc:`` and ``year:`` filters let through (``None``: no filter)."""
-        if not doc_ids and years is None:
+    def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None,
+                dates: tuple[int, int] | None = None) -> np.ndarray | None:
+        """Rows the ``doc:``, ``year:`` (reported on) and ``date:`` (published) filters let through."""
+        if not doc_ids and years is None and dates is None:
             return None
         fids = set(self.fid_by_doc.values())
         if doc_ids:
             fids &= {self.fid_by_doc[d] for d in doc_ids if d in self.fid_by_doc}
-        if years is not None:
-            docs = self.manifest.get("docs", {})
-            lo, hi = years
+        docs = self.manifest.get("docs", {})
+        if dates is not None:
+            lo, hi = dates
             fids = {f for f in fids if lo <= _year(docs.get(self.doc_by_fid[f], {}).get("date", "")) <= hi}
-        return np.isin(self.text.fids, np.fromiter(fids, dtype=np.int64, count=len(fids)))
+        ok = np.isin(self.text.fids, np.fromiter(fids, dtype=np.int64, count=len(fids)))
+        if years is not None:
+            lo, hi = years
+            about = np.zeros(self.text.size, bool)
+            for y in range(lo, min(hi, lo + 200) + 1):
+                about |= self.rows_about(y)
+            ok &= about
+        return ok
+
+    def doc_years(self, doc_id: str) -> tuple[int, ...]:
+        """The years a document reports on (older indexes: its date's year and the one before)."""
+        d = self.manifest.get("docs", {}).get(doc_id, {})
+        if "years" in d:
+            return tuple(d["years"])
+        y = _year(d.get("date", ""))
+        return (y - 1, y) if y > 0 else ()
+
+    def _fids_reporting(self, year: int) -> np.ndarray:
+        cache = self._year_fids
+        if cache is None:
+            cache = self._year_fids = {}
+            for fid, doc_id in self.doc_by_fid.items():
+                for y in self.doc_years(doc_id):
+                    cache.setdefault(y, []).append(fid)
+        return np.array(sorted(cache.get(year, ())), dtype=np.int64)
+
+    def rows_about(self, year: int) -> np.ndarray:
+        """Rows about ``year``: their section says so, or (no section year) their document reports on it."""
+        in_doc = np.isin(self.text.fids, self._fids_reporting(year))
+        row_years = self.row_years
+        if row_years is None:
+            return in_doc
+        return (row_years == year) | ((row_years == 0) & in_doc)
+
+    @property
+    def row_years(self) -> np.ndarray | None:
+        years = getattr(self.text, "row_years", None)
+        return years if years is not None and years.any() else None
+
+    def year_preference(self, years: tuple[int, ...]) -> np.ndarray | None:
+        """Per-row score factor for a query naming ``years``: ``YEAR_SECTION`` where the passage's section
+        reports on one, ``YEAR_DOCUMENT`` where its document does (``YEAR_OTHER_SECTION`` if the passage's
+        own section is about another year), 1 elsewhere."""
+        if not years:
+            return None
+        factor = np.ones(self.text.size, np.float32)
+        row_years = self.row_years
+        for y in years[:4]:
+            in_doc = np.isin(self.text.fids, self._fids_reporting(y))
+            f = np.where(in_doc, np.float32(YEAR_DOCUMENT), np.float32(1.0))
+            if row_years is not None:
+                f = np.where(row_years == y, np.float32(YEAR_SECTION),
+                             np.where((row_years != 0) & in_doc, np.float32(YEAR_OTHER_SECTION), f))
+            np.maximum(factor, f, out=factor)
+        return factor
+
+    def speller(self):
+        """The spelling corrector over this version's vocabulary (``None`` where the index has none)."""
+        with self._speller_lock:
+            if self._speller is False:
+                self._speller = None
+                try:
+                    from kb.spell import Speller
+                    vocabulary = self.text.vocabulary()
+                    if vocabulary:
+                        self._speller = Speller(vocabulary)
+                except (ImportError, AttributeError, OSError):
+                    self._speller = None
+            return self._speller
 
     def facets(self, rows: np.ndarray) -> tuple[Facet, ...]:
         """Matching passages per document, the most first."""
@@ -412,8 +576,9 @@ def _year(date: str) -> int:
 class KnowledgeBase:
     """An opened index: search, documents, tables of contents, passages."""
 
-    def __init__(self, index_dir: str | Path) -> None:
+    def __init__(self, index_dir: str | Path, options: SearchOptions = DEFAULT) -> None:
         self.index_dir = Path(index_dir)
+        self.options = options
         self._lock = threading.Lock()
         self._version: Path | None = None
         self._open: _Version | None = None
@@ -449,20 +614,33 @@ class KnowledgeBase:
         return self._version.name if self._version else ""
 
     # --- search ---------------------------------------------------------------------------------
-    def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE) -> SearchResult:
-        """Answer one query; never raises for odd input except ``QueryError`` for over-long text."""
+    def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE,
+               options: SearchOptions | None = None, exact: bool = False) -> SearchResult:
+        """Answer one query; never raises for odd input except ``QueryError`` for over-long text.
+
+        ``exact``: search the words as typed (no spelling or pinyin correction): the page's link
+        "search the original" after a correction."""
         started = time.perf_counter()
         page = max(1, min(int(page or 1), MAX_PAGE))
         raw = q or ""
+        options = options or self.options
+        if exact:
+            options = dataclasses.replace(options, spelling=False, pinyin=False)
         parsed = parse_query(raw)
         if doc:  # a filter given beside the query, never pasted into it
             parsed = dataclasses.replace(parsed, doc_ids=(doc,))
-        query = compile_query(parsed)
+        query = compile_query(parsed, options)
         if not query.groups:
+            notice = parsed.notice
+            if parsed.groups:
+                notice = (f"“{raw.strip()[:40]}”只有提问用语，没有要查的内容。请写出要查的事项，例如“综合交通投资"
+                          f"完成多少”。 / Only question words: add what to look up.")
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
-                                notice=parsed.notice)
+                                notice=notice)
         opened = self._current()  # this request's version, whatever a build swaps in meanwhile
-        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years))
+        query, corrected = _respell(opened, query)
+        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates),
+                         opened.year_preference(query.prefer_years) if options.years else None)
         rows, scores = rank(query, found, page * page_size)
         first = (page - 1) * page_size
         hits = []
@@ -484,9 +662,15 @@ class KnowledgeBase:
                 rank=rank_no,
             ))
         matched = np.nonzero(found.match)[0]
+        notice = parsed.notice
+        if parsed.groups and len(parsed.groups) == 1 and not query.prefer_years and \
+                all(understand.year_mentions(analysis.fold(a.text))[0] for a in parsed.groups[0]):
+            notice = notice or (f"只输入了年份：显示写到 {raw.strip()[:20]} 的段落。加上要查的事项更准，例如“{raw.strip()[:20]}"
+                                f" 综合交通投资”。 / Only a year: add what to look up.")
         return SearchResult(query=raw, total=int(matched.size), took_ms=_ms(started), page=page,
                             page_size=page_size, hits=tuple(hits), partial=found.partial,
-                            facets=opened.facets(matched), notice=parsed.notice, terms=query.marks)
+                            facets=opened.facets(matched), notice=notice, terms=query.marks,
+                            corrected=corrected, also=query.also)
 
     # --- documents ------------------------------------------------------------------------------
     def docs(self) -> list[dict]:
@@ -524,6 +708,42 @@ class KnowledgeBase:
                         "section_anchor": p["section_anchor"], "text": data["body"][p["start"]:p["end"]],
                         "url": f"/p/{passage_id}", "doc_url": f"/doc/{doc_id}#{p['anchor']}"}
         raise NotFoundError(f"no passage with id {passage_id!r}")
+
+
+def _respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str]:
+    """Terms the index holds no trace of, corrected: a one-character typo from the vocabulary
+    (``综合交通投姿`` → ``综合交通投资``), an all-Latin term as pinyin (``zhichao`` → ``治超``).
+    Returns the query and, when something changed, the corrected query text to show."""
+    options = query.options
+    if not (options.spelling or options.pinyin):
+        return query, ""
+    scorer_known = _Scorer(opened.text).known
+    fixes: dict[str, tuple[str, ...]] = {}
+    shown: list[str] = []
+    for group in query.groups:
+        for term in group:
+            if term.phrase or term.text in fixes:
+                continue
+            missing = [u for u in term.units if not u.alternatives and not scorer_known(u.word)
+                       and not any(scorer_known(p) for p in u.parts)]
+            if not missing:
+                continue
+            speller = opened.speller()
+            if speller is None:
+                return query, ""
+            if term.latin and options.pinyin:
+                words = tuple(speller.from_pinyin(term.text.replace(" ", "")))
+                if words:
+                    fixes[term.text] = words
+                    shown.append(words[0])
+            elif options.spelling and any(analysis.is_cjk(u.word) for u in missing):
+                better = speller.correct(term.core or term.text)
+                if better and better != term.text:
+                    fixes[term.text] = (better,)
+                    shown.append(better)
+    if not fixes:
+        return query, ""
+    return understand.respelled(query, fixes), " ".join(shown)
 
 
 def _toc_entry(s: dict) -> dict:
