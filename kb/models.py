@@ -26,6 +26,10 @@ class Document:
     breadcrumb: str = ""
     sha1: str = ""
     size: int = 0
+    # what the document is (:mod:`kb.docmeta`): whose it is, what kind, which years it reports on
+    place: str = ""  # the place or issuer: 山东省, 成都市, 温岭市, 国务院, 国家统计局
+    doctype: str = ""  # 工作总结, 政府工作报告, 规划纲要, 统计公报, 机构改革方案 or 其他
+    years: tuple[int, ...] = ()  # a work report for 2023 reviews 2022 and plans 2023: (2022, 2023)
 
     @property
     def year(self) -> int | None:
@@ -72,6 +76,7 @@ class Passage:
     end: int
     section_path: tuple[str, ...] = ()
     section_anchor: str = ""
+    year: int | None = None  # the year its section reports on (``一、2019年工作回顾``), if a heading says
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +143,13 @@ class SearchResult:
     facets: tuple[Facet, ...] = ()
     notice: str = ""  # e.g. the query was cut or read as plain terms
     terms: tuple[str, ...] = field(default=())  # folded terms to mark in a document view
+    corrected: str = ""  # the query was read as this (a typo or pinyin corrected): "已显示“…”的结果"
+    also: tuple[str, ...] = ()  # other forms searched too (synonyms, plan names, units): "也搜索了：…"
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
 
-    corrected: str = ""  # the query was read as this (a typo or pinyin corrected): "已显示“…”的结果"
-    also: tuple[str, ...] = ()  # other forms searched too (synonyms, plan names, units): "也搜索了：…"
     def to_json(self) -> dict[str, object]:
         return {
             "query": self.query,
@@ -156,8 +161,8 @@ class SearchResult:
             "partial": self.partial,
             "notice": self.notice,
             "terms": list(self.terms),
+            "corrected": self.corrected,
+            "also": list(self.also),
             "facets": [{"doc_id": f.doc_id, "doc_title": f.doc_title, "count": f.count} for f in self.facets],
             "hits": [h.to_json() for h in self.hits],
         }
-            "corrected": self.corrected,
-            "also": list(self.also),
