@@ -54,7 +54,7 @@ _ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 _HEAD_COMMENT_DATE = re.compile(r"<!--\s*(\d{4}-\d{1,2}-\d{1,2})\b")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n-{3,}[ \t]*(?:\n|\Z)", re.S)  # closed by "----" once
 # R on a Windows machine writes a character its locale cannot encode as the literal text "<U+00A0>"
 _R_ESCAPE = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
