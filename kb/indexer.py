@@ -37,13 +37,14 @@ from whoosh import index as whoosh_index
 
 from kb import analysis, ngrams, textindex
 from kb.chunker import chunk
+from kb.docmeta import describe
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
 from kb.loaders import MAX_BYTES, SUFFIXES, doc_id_for, load_document
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: place, type and years of documents, year of passages (kb.docmeta)
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
@@ -458,7 +459,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
                 if st.st_size <= MAX_BYTES:  # hashed before reading: a change meanwhile is seen next time
                     item.sha1 = _sha1_file(job.path)
-                chunked = chunk(load_document(job.path, job.root))  # refuses an oversized file
+                chunked = describe(chunk(load_document(job.path, job.root)))  # refuses an oversized file
                 if not chunked.passages:  # it would be listed, but no search could ever find it
                     raise LoadError(job.path, "only headings, no text under them (nothing to search)")
             except LoadError as exc:
@@ -538,7 +539,7 @@ def index_rows(chunked: Chunked, fid: int) -> list[dict]:
     return [{"passage_id": p.passage_id, "doc_id": p.doc_id, "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
              "content": p.text,
              "data": {"t": doc.title, "d": doc.date, "sp": list(p.section_path), "a": p.anchor,
-                      "sa": p.section_anchor, "o": p.ordinal}}
+                      "sa": p.section_anchor, "o": p.ordinal, "y": p.year}}
             for p in chunked.passages if textindex.is_indexed(p.anchor)]
 
 
@@ -551,12 +552,13 @@ def chunked_to_json(chunked: Chunked) -> dict:
     doc = chunked.document
     return {
         "document": {"doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "date": doc.date,
-                     "source": doc.source, "breadcrumb": doc.breadcrumb, "sha1": doc.sha1, "size": doc.size},
+                     "source": doc.source, "breadcrumb": doc.breadcrumb, "sha1": doc.sha1, "size": doc.size,
+                     "place": doc.place, "type": doc.doctype, "years": list(doc.years)},
         "body": doc.body,
         "preface": chunked.preface,
         "sections": [section_to_json(s) for s in chunked.sections],
         "passages": [{"passage_id": p.passage_id, "anchor": p.anchor, "start": p.start, "end": p.end,
-                      "section_anchor": p.section_anchor, "section_path": list(p.section_path)}
+                      "section_anchor": p.section_anchor, "section_path": list(p.section_path), "year": p.year}
                      for p in chunked.passages],
     }
 
@@ -568,7 +570,8 @@ def _doc_summary(doc_json: dict) -> dict:
         return sum(1 + count(s["children"]) for s in sections)
 
     return {"doc_id": d["doc_id"], "title": d["title"], "date": d["date"], "source": d["source"],
-            "path": d["path"], "passages": len(doc_json["passages"]),
+            "path": d["path"], "place": d["place"], "type": d["type"], "years": d["years"],
+            "passages": len(doc_json["passages"]),
             "sections": count([s for s in doc_json["sections"] if s["anchor"] != "s0"])}
 
 

@@ -676,7 +676,9 @@ class KnowledgeBase:
     def docs(self) -> list[dict]:
         self._refresh()
         docs = self._manifest.get("docs", {}).values()
-        return sorted(({k: d[k] for k in ("doc_id", "title", "date", "source", "path", "passages")} for d in docs),
+        return sorted(({**{k: d[k] for k in ("doc_id", "title", "date", "source", "path", "passages")},
+                        "place": d.get("place", ""), "type": d.get("type", ""), "years": d.get("years", [])}
+                       for d in docs),
                       key=lambda d: (d["title"], d["doc_id"]))
 
     def document(self, doc_id: str) -> dict:

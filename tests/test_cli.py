@@ -18,7 +18,7 @@ from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.cli import main
 
 TOC_KEYS = {"number", "title", "anchor", "repaired", "children"}
-DOC_KEYS = {"doc_id", "title", "date", "source", "path", "passages"}
+DOC_KEYS = {"doc_id", "title", "date", "source", "path", "passages", "place", "type", "years"}
 HIT_KEYS = {"passage_id", "doc_id", "doc_title", "date", "section_path", "text", "snippet_html", "url"}
 
 # (number, title, repaired, children) of the mission document, preface first
@@ -116,7 +116,8 @@ def test_docs_json_shape(built_index: Path) -> None:
     for row in rows:
         assert set(row) == DOC_KEYS
         assert isinstance(row["passages"], int) and row["passages"] > 0
-        assert all(isinstance(row[k], str) for k in DOC_KEYS - {"passages"})
+        assert all(isinstance(row[k], str) for k in DOC_KEYS - {"passages", "years"})
+        assert all(isinstance(y, int) for y in row["years"])
     mission = next(r for r in rows if r["doc_id"] == MISSION_DOC)
     assert (mission["title"], mission["date"], mission["source"]) == ("温岭市交通运输局2023年度工作总结", "2024-06-07", "市交通局")
     assert len({r["doc_id"] for r in rows}) == len(rows)

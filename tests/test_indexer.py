@@ -74,7 +74,8 @@ def test_session_index_holds_the_mission_document(built_index: Path) -> None:
     kb = KnowledgeBase(built_index)
     row = next(d for d in kb.docs() if d["doc_id"] == MISSION_DOC)
     assert row == {"doc_id": MISSION_DOC, "title": "温岭市交通运输局2023年度工作总结", "date": "2024-06-07",
-                   "source": "市交通局", "path": row["path"], "passages": row["passages"]}
+                   "source": "市交通局", "path": row["path"], "passages": row["passages"],
+                   "place": "温岭市", "type": "工作总结", "years": [2023]}
     assert Path(row["path"]).name == MISSION_PATH.name and row["passages"] > 10
     stored = kb.document(MISSION_DOC)
     for p in stored["passages"]:
