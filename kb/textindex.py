@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import analysis, ngrams
+from kb.docmeta import short_place
 from kb.models import Chunked
 
 FAMILIES = ("words", "meta", "grams", "metagrams")
@@ -74,6 +75,7 @@ class SegmentBuilder:
         self.text_bytes = 0
         self.pnums: list[int] = []
         self.lengths: list[tuple[int, int]] = []  # (words, meta words) per row
+        self.years: list[int] = []  # the year each row's section reports on, 0 unknown (kb.docmeta)
         self.texts: list[bytes] = []
         # one (keys, rows, tfs) array triple per family per document: few Python objects
         self._parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {f: [] for f in FAMILIES}
@@ -88,9 +90,16 @@ class SegmentBuilder:
         out.append((keys, np.full(len(counts), row, dtype=np.uint32), tfs.astype(np.uint16)))
 
     def add(self, chunked: Chunked, fid: int, folded_body: str | None = None) -> None:
-        """File every searchable passage of one document under its words, title words and pairs."""
+        """File every searchable passage of one document under its words, title words and pairs.
+
+        The document's place (and its short form: 山东 for 山东省) and kind count as title words of
+        every passage, so ``山东`` finds a report whose title names no place but whose folder does.
+        """
         doc = chunked.document
         body = folded_body if folded_body is not None else analysis.fold(doc.body)
+        described = analysis.fold("\n".join(w for w in (doc.place, short_place(doc.place), doc.doctype) if w))
+        doc_words = list(dict.fromkeys([w for w in described.split("\n") if w]
+                                       + analysis.search_words(described, folded=True)))
         meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
         spans, first_row = [], self.rows
         found: dict[str, list] = {f: [] for f in FAMILIES}
@@ -100,7 +109,9 @@ class SegmentBuilder:
             cached = meta_cache.get(p.section_path)
             if cached is None:  # (a line break: no pair spans title and heading)
                 heads = analysis.fold("\n".join((doc.title,) + p.section_path))
-                cached = meta_cache[p.section_path] = (analysis.search_words(heads, folded=True),
+                title_words = analysis.search_words(heads, folded=True)
+                held = set(title_words)  # a place the title names already is not filed twice
+                cached = meta_cache[p.section_path] = (title_words + [w for w in doc_words if w not in held],
                                                        ngrams.term_keys(heads))
             meta, meta_pairs = cached
             text = body[p.start:p.end]
@@ -111,6 +122,7 @@ class SegmentBuilder:
             found["metagrams"].append((_pack(meta_pairs, np.full(meta_pairs.size, row, dtype=np.uint32)), None, None))
             self.pnums.append((fid << ngrams.PNUM_SHIFT) | p.ordinal)
             self.lengths.append((len(words), len(meta)))
+            self.years.append(p.year or 0)
             encoded = text.encode("utf-8")
             self.texts.append(encoded)
             self.text_bytes += len(encoded)
@@ -130,6 +142,7 @@ class SegmentBuilder:
         directory.mkdir(parents=True)
         np.save(directory / "pnums.npy", np.array(self.pnums, dtype=np.uint64))
         np.save(directory / "lengths.npy", np.array(self.lengths, dtype=np.uint32).reshape(-1, 2))
+        np.save(directory / "years.npy", np.array(self.years, dtype=np.int16))
         offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in self.texts], out=offsets[1:])
         np.save(directory / "text_offsets.npy", offsets)
@@ -228,6 +241,8 @@ class Segment:
         self.lengths = np.load(self.path / "lengths.npy")
         self.text_offsets = np.load(self.path / "text_offsets.npy")
         self.size = int(self.pnums.size)
+        years = self.path / "years.npy"  # a segment saved before passages had years: all unknown
+        self.years = np.load(years) if years.is_file() else np.zeros(self.size, np.int16)
         self._text = _OnDisk(self.path / "text.bin")
         self._postings = {}
         for family in FAMILIES:
@@ -279,6 +294,9 @@ class TextIndex:
         lengths = (np.concatenate([np.asarray(s.lengths) for s in self.segments]).astype(np.float32)
                    if self.segments else np.zeros((0, 2), np.float32))
         self.word_lengths, self.meta_lengths = lengths[:, 0], lengths[:, 1]
+        # the year each row's section reports on (``一、2019年工作回顾``), 0 where no heading states one
+        self.row_years = (np.concatenate([s.years for s in self.segments]).astype(np.int16, copy=False)
+                          if self.segments else np.empty(0, np.int16))
         self.live_count = int(self.live.sum())
         n = max(self.live_count, 1)
         self.avg_words = float(self.word_lengths[self.live].sum() / n) or 1.0
@@ -338,6 +356,7 @@ def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], int
     np.save(out / "pnums.npy", index.pnums[keep])
     np.save(out / "lengths.npy", np.stack([index.word_lengths[keep], index.meta_lengths[keep]], axis=1)
             .astype(np.uint32).reshape(-1, 2))
+    np.save(out / "years.npy", index.row_years[keep])
     lengths = np.zeros(keep.size, dtype=np.int64)
     with open(out / "text.bin", "wb") as fh:
         for i, row in enumerate(keep.tolist()):
