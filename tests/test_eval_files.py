@@ -1,6 +1,6 @@
-"""The evaluation query files stay usable: they parse, they are big enough, and (for the mixed-corpus file)
-every expected substring still occurs somewhere in the corpus, so the file cannot silently rot when the
-corpus or the folding changes."""
+"""The evaluation query files stay usable: they parse, they are big enough, and (for the mixed-corpus,
+typed-query and archive files) every expected substring still occurs somewhere in the corpus, so a file
+cannot silently rot when the corpus or the folding changes."""
 
 from __future__ import annotations
 
@@ -17,9 +17,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SEED_FILE = SHARED / "eval" / "seed-queries.tsv"
 MIXED_FILE = ROOT / "tests" / "eval-mixed.tsv"
+TYPED_FILE = ROOT / "tests" / "eval-typed.tsv"  # staff-typed queries over the mixed corpus
+ARCHIVE_FILE = ROOT / "tests" / "eval-archive.tsv"
 MIXED_CORPUS = [ROOT / "corpus", SHARED / "corpora" / "reports", SHARED / "corpora" / "gbk"]
+ARCHIVE_CORPUS = [SHARED / "corpora" / "lawtext-gov", ROOT / "corpus"]
 MIN_QUERIES = 40
 MIN_MIXED_QUERIES = 60
+MIN_QUERIES_BY_FILE = {MIXED_FILE: MIN_MIXED_QUERIES, TYPED_FILE: 30, ARCHIVE_FILE: 80}
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 
 def _eval_files() -> list[Path]:
@@ -37,10 +42,14 @@ def test_the_mixed_file_is_among_the_eval_files():
     assert MIXED_FILE in _eval_files()
 
 
+def test_the_typed_and_archive_files_are_among_the_eval_files():
+    assert {TYPED_FILE, ARCHIVE_FILE} <= set(_eval_files())
+
+
 @pytest.mark.parametrize("path", _eval_files(), ids=lambda p: p.name)
 def test_eval_file_parses_and_is_big_enough(path: Path):
     cases = _cases(path)
-    minimum = MIN_MIXED_QUERIES if path == MIXED_FILE else MIN_QUERIES
+    minimum = MIN_QUERIES_BY_FILE.get(path, MIN_QUERIES)
     assert len(cases) >= minimum, f"{path.name}: {len(cases)} queries, want at least {minimum}"
     for case in cases:
         assert case.query and case.expected, f"{path.name} line {case.line}: empty query or expected"
@@ -60,24 +69,57 @@ def _folded_corpus() -> tuple[tuple[str, str], ...]:
     docs = []
     for folder in MIXED_CORPUS:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix.lower() in (".txt", ".md", ".markdown", ".html", ".htm"):
+            if path.is_file() and path.suffix.lower() in TEXT_SUFFIXES:
                 docs.append((path.name, fold(decode(path.read_bytes(), path))))
     return tuple(docs)
 
 
-def test_every_expected_substring_of_the_mixed_file_occurs_in_the_corpus():
+def _missing_in_mixed_corpus(path: Path) -> list[str]:
     missing_dirs = [str(d) for d in MIXED_CORPUS if not d.is_dir()]
     if missing_dirs:
         pytest.skip(f"mixed corpus not available: {', '.join(missing_dirs)}")
     docs = _folded_corpus()
     assert len(docs) >= 100, "the mixed corpus looks incomplete"
     missing = []
-    for case in _cases(MIXED_FILE):
+    for case in _cases(path):
         for expected in case.expected:
             wanted = fold(expected)
             if not any(wanted in text for _, text in docs):
                 missing.append(f"line {case.line}: {expected!r} (query {case.query!r})")
+    return missing
+
+
+def test_every_expected_substring_of_the_mixed_file_occurs_in_the_corpus():
+    missing = _missing_in_mixed_corpus(MIXED_FILE)
     assert not missing, "expected substrings found in no corpus file:\n" + "\n".join(missing)
+
+
+def test_every_expected_substring_of_the_typed_file_occurs_in_the_mixed_corpus():
+    missing = _missing_in_mixed_corpus(TYPED_FILE)
+    assert not missing, "expected substrings found in no corpus file:\n" + "\n".join(missing)
+
+
+def test_every_expected_substring_of_the_archive_file_occurs_in_the_archive():
+    """The archive (lawtext-gov, 146 MB, plus corpus/) is too big to keep folded in memory: each file is read
+    and folded once and checked against the substrings not found yet; the walk stops when none are left."""
+    missing_dirs = [str(d) for d in ARCHIVE_CORPUS if not d.is_dir()]
+    if missing_dirs:
+        pytest.skip(f"archive corpus not available: {', '.join(missing_dirs)}")
+    wanted: dict[str, list[str]] = {}  # folded substring -> where the file uses it
+    for case in _cases(ARCHIVE_FILE):
+        for expected in case.expected:
+            wanted.setdefault(fold(expected), []).append(f"line {case.line}: {expected!r} (query {case.query!r})")
+    files = [p for folder in ARCHIVE_CORPUS for p in sorted(folder.rglob("*"))
+             if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES]
+    assert len(files) >= 2800, "the archive corpus looks incomplete"
+    for path in files:
+        if not wanted:
+            break
+        text = fold(decode(path.read_bytes(), path))
+        for found in [w for w in wanted if w in text]:
+            del wanted[found]
+    missing = [where for places in wanted.values() for where in places]
+    assert not missing, "expected substrings found in no archive file:\n" + "\n".join(missing)
 
 
 def test_the_gbk_reports_are_read_as_gb18030():
