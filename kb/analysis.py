@@ -1,7 +1,8 @@
 """Text → tokens: the one Chinese analysis used for indexing, querying and highlighting.
 
-Every string goes through :func:`fold` first (NFKC, Traditional → Simplified, lower case), one
-character for one character, so offsets into the folded text are offsets into the original. Then:
+Every string goes through :func:`fold` first (NFKC, Traditional → Simplified, lower case, and a
+year in Chinese numerals in digits: ``二〇二三年`` → ``2023年``), one character for one character, so
+offsets into the folded text are offsets into the original. Then:
 
 - :func:`words` cuts with jieba's dictionary (rjieba, plus the shipped user dictionary) and gives
   sequential positions, so phrase queries work; numbers, percents, dates and codes stay whole;
@@ -33,11 +34,17 @@ from pathlib import Path
 import opencc
 import rjieba
 
-ANALYZER_VERSION = "4"  # bump when tokens change: a stale index is then rebuilt in full
+ANALYZER_VERSION = "5"  # bump when tokens change: a stale index is then rebuilt in full
 
 _WORDLIKE = re.compile(r"[0-9a-z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # figures jieba cuts apart: 1,234.56 (thousands separators) and 3.2‰ (it keeps 59.5% whole itself)
 _FIGURE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?%?(?![\d,])|\d+(?:\.\d+)?‰")
+
+# a year in Chinese numerals: 一九八四年, 二〇二三年 (also 二零二三年, 二○二三年, 二O二三年); the
+# character before is checked in _fold_years (a lookbehind here made the scan four times slower)
+_CN_YEAR = re.compile(r"[一二][〇零○o一二三四五六七八九]{3}(?=年)")
+_CN_YEAR_DIGITS = str.maketrans("〇零○o一二三四五六七八九", "0000123456789")
+_CN_NUMERAL = frozenset("〇零○一二三四五六七八九十百千万亿两")  # before the year: part of a longer number
 
 _lock = threading.RLock()  # _segmenter() folds the user words, which may open the converter
 _jieba: rjieba.Jieba | None = None
@@ -75,6 +82,11 @@ def _read_user_words() -> list[tuple[str, int | None]]:
             freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
             entries.append((fold(parts[0]), freq))
     return entries
+
+
+def user_words() -> frozenset[str]:
+    """The user dictionaries' terms, folded."""
+    return frozenset(word for word, _freq in _read_user_words())
 
 
 def dictionary_fingerprint() -> str:
@@ -119,10 +131,13 @@ def _nfkc_char(ch: str) -> str:
 
 
 def fold(text: str) -> str:
-    """NFKC, Traditional → Simplified, lower case; always the same length as ``text``.
+    """NFKC, Traditional → Simplified, lower case, Chinese-numeral years in digits; always the same
+    length as ``text``.
 
     >>> fold("運輸一體化 ＡＢＣ１２３％")
     '运输一体化 abc123%'
+    >>> fold("一九八四年、二〇二三年、二零二五年度、十一二三年不是年份")
+    '1984年、2023年、2025年度、十一二三年不是年份'
     """
     if text.isascii():
         return text.lower()
@@ -130,7 +145,30 @@ def fold(text: str) -> str:
     simplified = _converter().convert(text)
     if len(simplified) != len(text):  # a phrase rule changed the length: convert char by char
         simplified = "".join(c if len(c := _converter().convert(ch)) == 1 else ch for ch in text)
-    return simplified
+    return _fold_years(simplified) if "年" in simplified else simplified
+
+
+def _fold_years(text: str) -> str:
+    """``一九八四年`` → ``1984年``: four Chinese digits (the first 一 or 二) right before 年, not part of
+    a longer numeral; one digit for one character, so the length never changes.
+
+    Whether a character folds depends on its neighbours here (unlike the rest of :func:`fold`), but
+    only within the five characters of the year and the one before it: text is cut into passages at
+    sentence ends, never inside a year, so a passage folds alone as it folds inside its document.
+    """
+    pieces: list[str] = []
+    pos = 0
+    for m in _CN_YEAR.finditer(text):
+        start, end = m.span()
+        if start and text[start - 1] in _CN_NUMERAL:
+            continue
+        pieces.append(text[pos:start])
+        pieces.append(m.group().translate(_CN_YEAR_DIGITS))
+        pos = end
+    if not pieces:
+        return text
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
 def words(text: str, folded: bool = False) -> list[Tok]:

@@ -163,8 +163,61 @@ def test_per_mille_is_whole() -> None:
 
 
 def test_ideographic_zero_is_kept() -> None:
-    """Every character of a Chinese-numeral year is in some token."""
-    assert "".join(texts("二〇二三年")) == "二〇二三年"
+    """Every character of a Chinese numeral is in some token (〇 is not dropped as punctuation)."""
+    assert "".join(texts("二〇二三")) == "二〇二三"
+    assert "".join(texts("一二〇二三年")) == "一二〇二三年"  # five digits: no year, nothing folded
+
+
+# --- Chinese-numeral years -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "folded"), [
+    ("一九八四年", "1984年"),
+    ("二〇二三年", "2023年"),
+    ("二零二三年", "2023年"),  # 零 for zero
+    ("二○二三年", "2023年"),  # U+25CB WHITE CIRCLE, as some reports type it
+    ("二O三五年远景目标", "2035年远景目标"),  # Latin O (the corpora have it), folded to o first
+    ("二Ｏ三五年", "2035年"),  # full-width O
+    ("二〇二三年度", "2023年度"),
+    ("從一九五三年到一九五七年", "从1953年到1957年"),  # Traditional context folds as usual
+    ("（二〇二三年三月）", "(2023年三月)"),  # only the year: months and days are not years
+    ("十一二三年", "十一二三年"),  # part of a longer numeral: left alone
+    ("一二〇二三年", "一二〇二三年"),  # five digits
+    ("三四五六年", "三四五六年"),  # a year starts with 一 or 二
+    ("二〇二年", "二〇二年"),  # three digits
+    ("二〇二三", "二〇二三"),  # no 年
+])
+def test_fold_chinese_numeral_year(text: str, folded: str) -> None:
+    """Four Chinese digits before 年 fold to ASCII digits, one for one (offsets stay valid)."""
+    assert fold(text) == folded
+    assert len(fold(text)) == len(text)
+    assert fold(folded) == folded
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("一二三九〇零○oO十年度月交"), max_size=40))
+def test_fold_years_keeps_length_and_is_idempotent(text: str) -> None:
+    """Runs of numerals and 年 (dense with near-years) fold to the same length, idempotently."""
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert fold(folded) == folded
+
+
+def test_chinese_numeral_year_cuts_like_digits() -> None:
+    """``一九八四年`` in a passage and ``1984`` (or ``1984年``) in the query meet on the same tokens."""
+    assert texts("比一九八〇年增长") == texts("比1980年增长") == ["比", "1980", "年", "增长"]
+
+
+def test_chinese_numeral_year_is_marked_for_a_digit_query() -> None:
+    """Highlighting folds the passage the same way: ``1984年`` marks ``一九八四年``."""
+    from kb.highlight import snippet_html
+    assert snippet_html("比一九八四年增长", ["1984年"]) == "比<mark>一九八四年</mark>增长"
+
+
+def test_chinese_numeral_year_offsets_slice_the_original() -> None:
+    """A token's offsets, found on the folded text, slice the original year (highlighting relies on it)."""
+    text = "实施二〇二三年重点工程"
+    tok = next(t for t in words(text) if t.text == "2023")
+    assert text[tok.start:tok.end] == "二〇二三"
 
 
 @pytest.mark.parametrize("text", [
