@@ -47,6 +47,11 @@ def _query_args() -> tuple[str, int, str]:
     return request.args.get("q", ""), _page_arg(), request.args.get("doc", "").strip()
 
 
+def _exact_arg() -> bool:
+    """``?exact=1``: search the words as typed, no spelling or pinyin correction."""
+    return request.args.get("exact", "") not in ("", "0")
+
+
 def _known_doc(doc_id: str) -> dict | None:
     if not doc_id:
         return None
@@ -81,7 +86,7 @@ def search() -> Any:
         notice = f"输入关键词，将只在《{doc['title'] or doc_id}》中搜索。"
     result: SearchResult | None = None
     if q.strip():
-        result = kb.search(q, page=page, doc=doc["doc_id"] if doc else None)
+        result = kb.search(q, page=page, doc=doc["doc_id"] if doc else None, exact=_exact_arg())
     docs = kb.docs() if result is None else []
     return render_template(
         "search.html", q=q, result=result, doc=doc, notice=notice, docs=docs, examples=EXAMPLE_QUERIES,
@@ -127,7 +132,7 @@ def api_search() -> Any:
     q, page, doc_id = _query_args()
     if doc_id and _known_doc(doc_id) is None:
         raise NotFoundError(f"no document with id {doc_id!r}")
-    return jsonify(get_kb().search(q, page=page, doc=doc_id or None).to_json())
+    return jsonify(get_kb().search(q, page=page, doc=doc_id or None, exact=_exact_arg()).to_json())
 
 
 @api.get("/docs")
