@@ -113,7 +113,7 @@ class _Scorer:
         self.n = index.size
         self.docs = max(index.live_count, 1)
         self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self._units: dict[tuple[Unit, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._units: dict[tuple[Unit, bool], tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
 
     def _bm25(self, tfs: np.ndarray, lengths: np.ndarray, avg: float, df: int) -> np.ndarray:
         idf = math.log(self.docs / (df + 1)) + 1
@@ -178,13 +178,14 @@ class _Scorer:
                     match[row] = True
         return match
 
-    def unit(self, unit: Unit, parts: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(score, match) of one unit: its word, or a synonym, or (``parts``: at ``STANDIN`` of their
-        score) its parts."""
+    def unit(self, unit: Unit, parts: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(score, match, stand-in rows) of one unit: its word, or a synonym, or (``parts``: at ``STANDIN``
+        of their score) its parts; the third is the rows only a part matched (``None``: none)."""
         cached = self._units.get((unit, parts))
         if cached is not None:
             return cached
         score, _content, match = self.word(unit.word)
+        stand = None
         if unit.alternatives or (parts and unit.parts):
             score, match = score.copy(), match.copy()
             for alt in unit.alternatives:
@@ -200,8 +201,8 @@ class _Scorer:
                     score[m] += STANDIN * s[m]
                     stand |= m
                 match |= stand
-        self._units[(unit, parts)] = (score, match)
-        return score, match
+        self._units[(unit, parts)] = (score, match, stand)
+        return score, match, stand
 
     def known(self, word: str) -> bool:
         """Does the index hold the word anywhere (text, title, headings, as a run of characters)?"""
@@ -236,7 +237,7 @@ class _Scorer:
         parts = [self.unit(u, parts) for u in units]
         match = parts[0][1].copy()
         score = parts[0][0].copy()
-        for s, m in parts[1:]:
+        for s, m, _stand in parts[1:]:
             match &= m
             score += s
         if len(term.words) > 1 and term.cjk:  # all the term's pairs in one passage: likely the term itself
@@ -244,15 +245,19 @@ class _Scorer:
             if rows.size:
                 score[rows] += PHRASE_BOOST * self._pairs_weight(rows.size)
         if len(parts) > 1:
-            weights = [math.log(1 + self.docs / (df + 1)) if (df := int(np.count_nonzero(m))) else 0.0
-                       for _s, m in parts]
+            # a unit no passage holds counts as the rarest: missing it is missing most of the question
+            weights = [math.log(1 + self.docs / (int(np.count_nonzero(m)) + 1)) for _s, m, _stand in parts]
             total = sum(weights) or 1.0
             cover = np.zeros(self.n, np.float32)
-            for w, (_s, m) in zip(weights, parts):
+            for w, (_s, m, stand) in zip(weights, parts):
                 if w:
                     cover[m] += np.float32(w / total)
+                    if stand is not None:  # a part standing in covers only its share
+                        cover[stand] -= np.float32((1 - STANDIN) * w / total)
         else:
             cover = match.astype(np.float32)
+            if parts[0][2] is not None:
+                cover[parts[0][2]] = STANDIN
         return _TermScore(np.where(match, score, 0).astype(np.float32), match, cover, score)
 
     def contiguity_bonus(self, terms: list[Term], rows: np.ndarray, texts: list[bytes]) -> np.ndarray:
@@ -327,8 +332,6 @@ def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
         _s, _m, covers, raws = _groups(scorer, query, parts=True)
         coverage = sum(covers) / len(covers)
         loose = (coverage >= MIN_COVER) & mask
-        if not loose.any():
-            loose = (coverage > 0) & mask
         score = sum(raws) * coverage * coverage
         if prefer is not None:
             score = score * prefer
