@@ -80,7 +80,7 @@ STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this sha
 MIN_COVER = 0.5  # with no passage holding every term: those holding at least this share (idf-weighted)
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
 # a year the query names: passages whose section reports on it, then documents reporting on it
-YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 3.0, 2.0, 1.2, 1.25
+YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 6.0, 4.0, 1.5, 1.25
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 
@@ -504,14 +504,18 @@ class _Version:
         y = _year(d.get("date", ""))
         return (y - 1, y) if y > 0 else ()
 
-    def _fids_reporting(self, year: int) -> np.ndarray:
+    def _fids_reporting(self, year: int, only: bool = False) -> np.ndarray:
+        """Files of documents reporting on ``year`` (``only``: on that year alone)."""
         cache = self._year_fids
         if cache is None:
             cache = self._year_fids = {}
             for fid, doc_id in self.doc_by_fid.items():
-                for y in self.doc_years(doc_id):
+                years = self.doc_years(doc_id)
+                for y in years:
                     cache.setdefault(y, []).append(fid)
-        return np.array(sorted(cache.get(year, ())), dtype=np.int64)
+                if len(years) == 1:
+                    cache.setdefault(-years[0], []).append(fid)
+        return np.array(sorted(cache.get(-year if only else year, ())), dtype=np.int64)
 
     def rows_about(self, year: int) -> np.ndarray:
         """Rows about ``year``: their section says so, or (no section year) their document reports on it."""
@@ -537,6 +541,8 @@ class _Version:
         for y in years[:4]:
             in_doc = np.isin(self.text.fids, self._fids_reporting(y))
             f = np.where(in_doc, np.float32(YEAR_DOCUMENT), np.float32(1.0))
+            # a document about that one year (a communiqué, a year's summary) is about it throughout
+            f[np.isin(self.text.fids, self._fids_reporting(y, only=True))] = YEAR_SECTION
             if row_years is not None:
                 f = np.where(row_years == y, np.float32(YEAR_SECTION),
                              np.where((row_years != 0) & in_doc, np.float32(YEAR_OTHER_SECTION), f))
