@@ -1,0 +1,83 @@
+"""Query understanding on the session index (corpus/, tests/data, reports, gbk): years, filters, typed
+questions, exclusions on titles and headings, bad input. See kb/understand.py and kb/search.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.errors import QueryError
+from kb.search import KnowledgeBase
+from kb.understand import SearchOptions, compile_query, parse_query
+
+MISSION = "wenling-transport-bureau-2023-work-summary"
+
+
+@pytest.fixture(scope="module")
+def kb(built_index: Path) -> KnowledgeBase:
+    return KnowledgeBase(built_index)
+
+
+def test_a_typed_year_is_a_preference_not_a_required_word(kb: KnowledgeBase) -> None:
+    q = compile_query(parse_query("二〇二三年 综合交通投资"))
+    assert q.prefer_years == (2023,) and [t.text for g in q.groups for t in g] == ["综合交通投资"]
+    with_year = kb.search("温岭 2023年 综合交通投资")
+    assert with_year.hits[0].doc_id == MISSION
+    # without the preference the year is a plain optional word: the same document still answers
+    off = kb.search("温岭 2023年 综合交通投资", options=SearchOptions.without("years"))
+    assert off.total >= 1
+
+
+def test_year_filter_is_the_year_reported_on(kb: KnowledgeBase) -> None:
+    docs = {d["doc_id"]: d for d in kb.docs()}
+    result = kb.search("地区生产总值 year:2019", page_size=50)
+    assert result.hits
+    for hit in result.hits:
+        assert 2019 in docs[hit.doc_id]["years"], (hit.doc_id, docs[hit.doc_id]["years"])
+
+
+def test_date_filter_is_the_publication_year(kb: KnowledgeBase) -> None:
+    result = kb.search("综合交通投资 date:2024", page_size=50)
+    assert result.hits and all(h.date.startswith("2024") for h in result.hits)
+    assert not kb.search("综合交通投资 date:1990").hits
+
+
+def test_exclusion_also_applies_to_title_place_and_headings(kb: KnowledgeBase) -> None:
+    docs = {d["doc_id"]: d for d in kb.docs()}
+    result = kb.search("交通 -温岭", page_size=50)
+    assert result.hits
+    for hit in result.hits:
+        assert "温岭" not in hit.text and "温岭" not in hit.doc_title
+        assert "温岭" not in docs[hit.doc_id]["place"] and not any("温岭" in s for s in hit.section_path)
+    on_text_only = kb.search("交通 -温岭", page_size=50, options=SearchOptions.without("meta_exclusion"))
+    assert any(h.doc_id == MISSION for h in on_text_only.hits), "the mission document's text rarely repeats 温岭"
+
+
+def test_an_unspaced_question_drops_filler_and_finds_the_passage(kb: KnowledgeBase) -> None:
+    result = kb.search("温岭危桥改造完成了几座")
+    assert result.hits and result.hits[0].doc_id == MISSION and "危桥" in result.hits[0].text
+    assert not kb.search("温岭危桥改造完成了几座", options=SearchOptions.without("soft")).hits
+
+
+def test_missing_compound_is_stood_in_for_by_its_parts(kb: KnowledgeBase) -> None:
+    result = kb.search("行政审批窗口办件量")
+    assert result.partial and result.hits and "办件" in result.hits[0].text
+
+
+def test_filler_only_and_year_only_queries_get_a_helpful_message(kb: KnowledgeBase) -> None:
+    filler = kb.search("多少 是什么")
+    assert not filler.hits and "提问用语" in filler.notice
+    year = kb.search("2023")
+    assert year.hits and "只输入了年份" in year.notice
+
+
+@pytest.mark.parametrize("query", ["asdkjhqwe zxcvbnm", "综合交通投资完成了多少" * 45, "2023" * 100, "-" * 300])
+def test_odd_input_is_answered(kb: KnowledgeBase, query: str) -> None:
+    result = kb.search(query[:500])
+    assert result.total >= 0 and len(result.hits) <= 10
+
+
+def test_unknown_mechanism_name_is_refused() -> None:
+    with pytest.raises(QueryError):
+        SearchOptions.without("years,nonsense")
