@@ -17,12 +17,14 @@ which made a 146 MB corpus take minutes to build and common words ~1 s to search
 is a few bytes of a sorted array: written in bulk, scored with vector arithmetic.
 
 A **segment** is what one indexing worker wrote (a new one every ``SEGMENT_ROWS`` passages): a
-folder of ``.npy`` arrays plus the folded passage text (``text.bin``, for phrase checks and
-re-ranking). Keys, offsets and per-row arrays are loaded; postings and text are read with ``pread``
-when a query asks for them. Rows are numbered in the order the worker saw the passages; each row's
-``pnum`` (``file_id << 20 | ordinal``) ties it to Whoosh. Segments never change once written; an
-incremental build adds one, a file that changed gets a new file id, and rows of files no longer in
-the manifest are dead (skipped, and dropped when their segment is merged).
+folder of ``.npy`` arrays, the folded passage text (``text.bin``, for phrase checks and
+re-ranking) and the vocabulary (``vocab.*``: the words behind the ``words`` hashes, with their
+document frequencies, for :mod:`kb.spell`). Keys, offsets and per-row arrays are loaded; postings
+and text are read with ``pread`` when a query asks for them. Rows are numbered in the order the
+worker saw the passages; each row's ``pnum`` (``file_id << 20 | ordinal``) ties it to Whoosh.
+Segments never change once written; an incremental build adds one, a file that changed gets a new
+file id, and rows of files no longer in the manifest are dead (skipped, and dropped when their
+segment is merged).
 
 >>> word_key("治超") == word_key("治超"), word_key("治超") == word_key("治堵")
 (True, False)
@@ -32,7 +34,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import threading
 import weakref
 from collections import Counter
 from functools import lru_cache
@@ -155,7 +159,9 @@ class SegmentBuilder:
             if family in WITH_TF:
                 rows, tfs = _cat([r for _, r, _ in parts], np.uint32), _cat([t for _, _, t in parts], np.uint16)
                 del parts
-                _write_postings(directory, family, keys, rows, tfs)
+                written = _write_postings(directory, family, keys, rows, tfs)
+                if family == "words":
+                    _write_vocabulary(directory, self._key_of, *written)
             else:
                 del parts
                 _write_packed(directory, family, keys)
@@ -173,35 +179,99 @@ def _pack(keys: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _write_postings(directory: Path, family: str, keys: np.ndarray, rows: np.ndarray,
-                    tfs: np.ndarray | None) -> None:
-    """Sort by key, rows ascending within a key (they were appended in row order), and save."""
+                    tfs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Sort by key, rows ascending within a key (they were appended in row order), and save.
+    Returns the family's (distinct keys, offsets), as saved."""
     if tfs is None and keys.size and int(keys.max()) < 1 << (64 - _ROW_BITS) and int(rows.max()) < 1 << _ROW_BITS:
-        _write_packed(directory, family, _pack(keys, rows))
-        return
+        return _write_packed(directory, family, _pack(keys, rows))
     order = np.argsort(keys, kind="stable")
     keys, rows = keys[order], rows[order]
     tfs = tfs[order] if tfs is not None else None
     del order
-    _save_sorted(directory, family, keys, rows, tfs)
+    return _save_sorted(directory, family, keys, rows, tfs)
 
 
-def _write_packed(directory: Path, family: str, packed: np.ndarray) -> None:
+def _write_packed(directory: Path, family: str, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Character pairs, the biggest family: one in-place sort of packed numbers, no index array."""
     packed.sort()
     rows = (packed & np.uint64((1 << _ROW_BITS) - 1)).astype(np.uint32)
     packed >>= np.uint64(_ROW_BITS)
-    _save_sorted(directory, family, packed, rows, None)
+    return _save_sorted(directory, family, packed, rows, None)
 
 
-def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarray, tfs: np.ndarray | None) -> None:
+def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarray,
+                 tfs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(np.diff(keys)) + 1 if keys.size else np.empty(0, np.int64)
     if keys.size:
         starts = np.concatenate(([0], starts))
-    np.save(directory / f"{family}.keys.npy", keys[starts])
-    np.save(directory / f"{family}.offsets.npy", np.append(starts, keys.size).astype(np.int64))
+    distinct, offsets = keys[starts], np.append(starts, keys.size).astype(np.int64)
+    np.save(directory / f"{family}.keys.npy", distinct)
+    np.save(directory / f"{family}.offsets.npy", offsets)
     np.save(directory / f"{family}.rows.npy", rows)
     if tfs is not None:
         np.save(directory / f"{family}.tfs.npy", tfs)
+    return distinct, offsets
+
+
+# --- vocabulary: the words behind the hashes, for spelling correction (kb.spell) ---------------------
+
+VOCAB_WORDS = "vocab.txt"  # the words, one a line, in the order of their keys …
+VOCAB_KEYS = "vocab.keys.npy"  # … their keys (word_key, ascending) …
+VOCAB_DFS = "vocab.dfs.npy"  # … and the passages (rows) whose words hold each
+_VOCAB_WORD = re.compile(r"[\u3007\u3400-\u9fff\uf900-\ufaff]{2,8}")
+
+
+def _write_vocabulary(directory: Path, key_of: dict[str, int], keys: np.ndarray, offsets: np.ndarray) -> None:
+    """Save a segment's vocabulary: its CJK words of 2–8 characters and the user-dictionary terms it
+    holds, each with its document frequency in the ``words`` family (given as the family's distinct
+    ``keys`` and ``offsets``). A word met only in titles and headings (``meta``) has none there."""
+    fullmatch, user = _VOCAB_WORD.fullmatch, analysis.user_words()
+    words = [w for w in key_of if fullmatch(w) is not None or w in user]
+    _save_vocabulary(directory, words, np.fromiter((key_of[w] for w in words), dtype=np.uint64, count=len(words)),
+                     keys, offsets)
+
+
+def _save_vocabulary(directory: Path, words: list[str], word_keys: np.ndarray, keys: np.ndarray,
+                     offsets: np.ndarray) -> None:
+    """Save ``words`` (with their ``word_keys``) that the family ``keys``/``offsets`` holds, with their
+    document frequencies."""
+    if keys.size and word_keys.size:
+        at = np.minimum(np.searchsorted(keys, word_keys), keys.size - 1)
+        dfs = np.where(keys[at] == word_keys, offsets[at + 1] - offsets[at], 0)
+    else:
+        dfs = np.zeros(word_keys.size, np.int64)
+    order = np.argsort(word_keys, kind="stable")
+    order = order[dfs[order] > 0]
+    np.save(directory / VOCAB_KEYS, word_keys[order])
+    np.save(directory / VOCAB_DFS, dfs[order].astype(np.uint32))
+    with open(directory / VOCAB_WORDS, "w", encoding="utf-8") as fh:
+        fh.writelines(f"{words[i]}\n" for i in order.tolist())
+
+
+def read_vocabulary(directory: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """A segment's vocabulary as (words, their keys ascending, their document frequencies); empty for
+    a segment saved without one (or with a damaged one)."""
+    directory = Path(directory)
+    try:
+        keys, dfs = np.load(directory / VOCAB_KEYS), np.load(directory / VOCAB_DFS)
+        words = (directory / VOCAB_WORDS).read_text(encoding="utf-8").split("\n")[:-1]
+    except (OSError, ValueError):
+        return [], np.empty(0, np.uint64), np.empty(0, np.uint32)
+    if not (len(words) == keys.size == dfs.size):
+        return [], np.empty(0, np.uint64), np.empty(0, np.uint32)
+    return words, keys, dfs
+
+
+def _combined_vocabulary(directories: list[Path]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The vocabularies of several segments as one: each word once (keys ascending), dfs summed."""
+    parts = [read_vocabulary(d) for d in directories]
+    parts = [p for p in parts if p[0]]
+    if len(parts) <= 1:
+        return parts[0] if parts else ([], np.empty(0, np.uint64), np.empty(0, np.uint32))
+    words = [w for p in parts for w in p[0]]
+    keys, first, inverse = np.unique(np.concatenate([p[1] for p in parts]), return_index=True, return_inverse=True)
+    dfs = np.bincount(inverse, weights=np.concatenate([p[2] for p in parts]), minlength=keys.size)
+    return [words[i] for i in first.tolist()], keys, dfs.astype(np.uint32)
 
 
 class _OnDisk:
@@ -301,6 +371,21 @@ class TextIndex:
         n = max(self.live_count, 1)
         self.avg_words = float(self.word_lengths[self.live].sum() / n) or 1.0
         self.avg_meta = float(self.meta_lengths[self.live].sum() / n) or 1.0
+        self._vocabulary: dict[str, int] | None = None
+        self._vocabulary_lock = threading.Lock()
+
+    def vocabulary(self) -> dict[str, int]:
+        """Word → document frequency (passages), summed over the segments' vocabularies (rows of dead
+        files included until their segment is merged); read on first use, then kept. Empty for an
+        index whose segments were saved without one. Treat it as read-only."""
+        vocabulary = self._vocabulary
+        if vocabulary is None:
+            with self._vocabulary_lock:
+                vocabulary = self._vocabulary
+                if vocabulary is None:
+                    words, _keys, dfs = _combined_vocabulary([seg.path for seg in self.segments])
+                    vocabulary = self._vocabulary = dict(zip(words, dfs.tolist()))
+        return vocabulary
 
     def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
         """(global rows ascending, term frequencies or None) of one key, dead rows included."""
@@ -372,8 +457,12 @@ def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], int
             rows_parts.append(rows[alive].astype(np.uint32))
             if tfs is not None:
                 tfs_parts.append(np.asarray(tfs)[alive])
-        _write_postings(out, family, _cat(keys_parts, np.uint64), _cat(rows_parts, np.uint32),
-                        _cat(tfs_parts, np.uint16) if family in WITH_TF else None)
+        written = _write_postings(out, family, _cat(keys_parts, np.uint64), _cat(rows_parts, np.uint32),
+                                  _cat(tfs_parts, np.uint16) if family in WITH_TF else None)
+        if family == "words":  # the words of the merged vocabularies, counted again over live rows only
+            words, word_keys, _dfs = _combined_vocabulary([seg.path for seg in index.segments])
+            _save_vocabulary(out, words, word_keys, *written)
+        del written
     del index
     for name in names:
         shutil.rmtree(version_dir / name)
