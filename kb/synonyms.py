@@ -142,12 +142,15 @@ class SynonymTable:
 
     groups: tuple[tuple[str, ...], ...] = ()
     _index: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _keys: list[tuple[str, ...]] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index: dict[str, list[int]] = {}
         for gid, group in enumerate(self.groups):
-            for form in group:
-                ids = index.setdefault(_key(form), [])
+            keys = tuple(_key(form) for form in group)
+            self._keys.append(keys)
+            for k in keys:
+                ids = index.setdefault(k, [])
                 if gid not in ids:
                     ids.append(gid)
         self._index.update({k: tuple(v) for k, v in index.items()})
@@ -168,8 +171,7 @@ class SynonymTable:
         out: dict[str, None] = {}
         seen = {key}
         for gid in self._index.get(key, ()):
-            for form in self.groups[gid]:
-                k = _key(form)
+            for form, k in zip(self.groups[gid], self._keys[gid]):
                 if k not in seen:
                     seen.add(k)
                     out[form] = None

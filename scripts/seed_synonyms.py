@@ -32,8 +32,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DIRS = [REPO.parent / "shared" / "corpora" / "lawtext-gov", REPO.parent / "shared" / "corpora" / "reports",
-                REPO / "corpus"]
+SHARED = REPO.parent / "shared" / "corpora"
+DEFAULT_DIRS = [SHARED / "lawtext-gov", SHARED / "reports", REPO / "corpus"]
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff"
@@ -41,9 +41,11 @@ NUMERALS = set("一二三四五六七八九十两双百千万多几")
 # abbreviation + bracketed list: “X”（a、b、c） or X（a、b、c） (X's start is found below)
 _LISTED = re.compile(rf"(“[{CJK}0-9]{{2,8}}”|[{CJK}0-9]{{2,12}})[（(]([{CJK}0-9、，“”]{{5,80}})[）)]")
 # full name + （以下简称“X”） / （简称X） / （下称“X”）
-_NAMED = re.compile(rf"([{CJK}0-9（）()·]{{3,40}})[（(](?:以下|下文)?(?:简称|称|下称)[为：:]?[“\"]?([{CJK}A-Za-z0-9]{{2,12}})[”\"]?[）)]")
+_NAMED = re.compile(rf"([{CJK}0-9（）()·]{{3,40}})[（(](?:以下|下文)?(?:简称|称|下称)[为：:]?"
+                    rf"[“\"]?([{CJK}A-Za-z0-9]{{2,12}})[”\"]?[）)]")
 # glossary: [12]X：指a、b、c。  /  “X”，即a、b、c。
-_GLOSSED = re.compile(rf"(?:^|[\]\s。；])(?:\d+[.、．]\s*)?“?([{CJK}0-9]{{2,8}})”?[：:]\s*(?:是)?指([^。；\n]{{4,90}})[。；\n]"
+_GLOSSED = re.compile(rf"(?:^|[\]\s。；])(?:\d+[.、．]\s*)?“?([{CJK}0-9]{{2,8}})”?[：:]\s*(?:是)?指"
+                      rf"([^。；\n]{{4,90}})[。；\n]"
                       rf"|“([{CJK}0-9]{{2,8}})”，?即([^。；\n]{{4,90}})[。；，\n]", re.M)
 _TAIL = re.compile(r"(?:等|共)?[一二三四五六七八九十两0-9]*(?:个|项|大|类|种)?(?:方面|行动|工程|工作|措施|领域)?$")
 

@@ -214,3 +214,35 @@ def test_missing_or_undecodable_file_is_skipped(tmp_path: Path, monkeypatch: pyt
     messages = " | ".join(str(w.message) for w in record)
     assert "nope.txt" in messages and "gbk.txt" in messages
     assert "超限超载" in table.expand("治超")
+
+
+# --- scripts/seed_synonyms.py -------------------------------------------------------------------
+
+def _seed_module():
+    import importlib.util
+    path = Path(__file__).resolve().parent.parent / "scripts" / "seed_synonyms.py"
+    spec = importlib.util.spec_from_file_location("seed_synonyms", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seed_script_finds_defined_abbreviations() -> None:
+    seed = _seed_module()
+    assert seed.glossed_candidates("[12]放管服：指简政放权、放管结合、优化服务。\n") == [
+        ("放管服", "简政放权、放管结合、优化服务")]
+    assert seed.glossed_candidates("[15]五险：指养老保险、医疗保险、失业保险、工伤保险和生育保险。") == [
+        ("五险", "养老保险、医疗保险、失业保险、工伤保险、生育保险")]
+    assert seed.listed_candidates("扎实推进“两新”（推动新一轮大规模设备更新和消费品以旧换新）工作") == [
+        ("两新", "推动新一轮大规模设备更新、消费品以旧换新")]
+    assert seed.listed_candidates("深入推进三去一降一补（去产能、去库存、去杠杆、降成本、补短板）") == [
+        ("三去一降一补", "去产能、去库存、去杠杆、降成本、补短板")]
+    assert seed.named_candidates("加快长江三角洲区域一体化发展（以下简称长三角一体化）") == [
+        ("长三角一体化", "长江三角洲区域一体化发展")]
+
+
+def test_seed_script_skips_what_is_no_abbreviation() -> None:
+    seed = _seed_module()
+    assert seed.listed_candidates("建成学校35个（其中新建30个、改扩建5个）") == []
+    assert seed.glossed_candidates("[3]隐形冠军：指长期专注于某一细分行业产品的研发、生产和经营的中小企业。") == []
+    assert seed.listed_candidates("“头雁”（牵头责任单位：市农牧局）") == []
