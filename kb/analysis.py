@@ -153,8 +153,10 @@ def _fold_years(text: str) -> str:
     a longer numeral; one digit for one character, so the length never changes.
 
     Whether a character folds depends on its neighbours here (unlike the rest of :func:`fold`), but
-    only within the five characters of the year and the one before it: text is cut into passages at
-    sentence ends, never inside a year, so a passage folds alone as it folds inside its document.
+    only within the five characters of the year and the one before it. Offsets never move; a passage
+    folds alone as inside its document unless a cut falls inside a year, which only the chunker's
+    last resort does (a fixed cut in 600+ characters with no punctuation): that passage is still
+    indexed from the folded document, only a highlight over the cut year may be missed.
     """
     pieces: list[str] = []
     pos = 0
