@@ -441,6 +441,7 @@ class _Version:
         self.doc_by_fid = {rec["fid"]: rec["doc_id"] for rec in files}
         self.fid_by_doc = {rec["doc_id"]: rec["fid"] for rec in files}
         self._year_fids: dict[int, list[int]] | None = None
+        self._year_factors: dict[tuple[int, ...], np.ndarray] = {}  # read-only once made
         self._speller = False  # not built yet
         self._speller_lock = threading.Lock()
 
@@ -536,9 +537,18 @@ class _Version:
         own section is about another year), 1 elsewhere."""
         if not years:
             return None
+        key = tuple(sorted(years[:4]))
+        cached = self._year_factors.get(key)
+        if cached is None:
+            if len(self._year_factors) > 64:
+                self._year_factors.clear()
+            cached = self._year_factors[key] = self._year_factor(key)
+        return cached
+
+    def _year_factor(self, years: tuple[int, ...]) -> np.ndarray:
         factor = np.ones(self.text.size, np.float32)
         row_years = self.row_years
-        for y in years[:4]:
+        for y in years:
             in_doc = np.isin(self.text.fids, self._fids_reporting(y))
             f = np.where(in_doc, np.float32(YEAR_DOCUMENT), np.float32(1.0))
             # a document about that one year (a communiqué, a year's summary) is about it throughout

@@ -190,7 +190,8 @@ def _synonyms(text: str) -> tuple[str, ...]:
         from kb.synonyms import load_synonyms
     except ImportError:  # pragma: no cover - the table ships with kb
         return ()
-    return tuple(load_synonyms().expand(text))
+    # a form holding the term itself (十三五规划 for 十三五) finds nothing the term does not
+    return tuple(f for f in load_synonyms().expand(text) if text not in f)
 
 
 def _figures(text: str) -> tuple[str, ...]:
@@ -267,7 +268,9 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
                 continue
             terms.append(term)
             if not phrase:
-                for other in (_synonyms(term.text) if options.synonyms else ()) + \
+                # a one-word term's synonyms are its unit's alternatives already
+                whole = options.synonyms and len(term.units) > 1
+                for other in (_synonyms(term.text) if whole else ()) + \
                         (_figures(term.text) if options.figures else ()):
                     extra = make_term(other, False, True, options)
                     if extra is not None and extra not in terms:

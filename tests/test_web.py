@@ -486,3 +486,19 @@ def test_fuzzed_ids_never_500(web_client: FlaskClient, ident: str) -> None:
     quoted = quote(ident, safe="")
     for prefix in ("/doc/", "/p/", "/api/docs/", "/api/passages/"):
         assert web_client.get(prefix + quoted).status_code in (200, 302, 404)
+
+
+def test_search_page_says_what_else_was_searched(web_client: FlaskClient) -> None:
+    page = html(web_client, "/search?q=" + quote("治超"))
+    assert "也搜索了：" in page and "超限超载" in page
+
+
+def test_corrected_query_is_shown_with_a_link_to_the_words_as_typed(web_client: FlaskClient) -> None:
+    page = html(web_client, "/search?q=" + quote("zhichao"))
+    assert "已显示“<strong>治超</strong>”的结果" in page
+    link = re.search(r'仍要搜索\s*<a href="([^"]+)"', page)
+    assert link and parse_qs(urlsplit(link.group(1).replace("&amp;", "&")).query) == {"q": ["zhichao"], "exact": ["1"]}
+    as_typed = html(web_client, link.group(1).replace("&amp;", "&"))
+    assert "已显示" not in as_typed
+    data = web_client.get("/api/search?q=zhichao").get_json()
+    assert data["corrected"] == "治超" and data["hits"]
