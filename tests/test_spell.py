@@ -10,7 +10,6 @@ from __future__ import annotations
 import doctest
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -74,12 +73,10 @@ def test_only_frequent_words_and_much_more_frequent_than_the_original() -> None:
 
 @pytest.mark.parametrize("text", ["", "asdkjhqwe", "asdkjhqwe" * 55, "。，、", "2024", "阿" * 500,
                                   "的" * 20, "\x00\x00"])
-def test_nothing_to_correct_returns_none_quickly(text: str) -> None:
+def test_nothing_to_correct_returns_none(text: str) -> None:
     speller = Speller(VOCAB)
     speller.tables()
-    started = time.perf_counter()
     assert speller.correct(text) is None
-    assert time.perf_counter() - started < 0.05
 
 
 # --- from_pinyin ----------------------------------------------------------------------------------
@@ -107,25 +104,29 @@ def test_from_pinyin_most_frequent_first_three_at_most() -> None:
 
 @pytest.mark.parametrize("latin", ["", "asdkjhqwe", "asdkjhqwe" * 55, "a" * 500, "shi" * 100, "治超",
                                    "zhichao1", "x"])
-def test_from_pinyin_gibberish_returns_nothing_quickly(latin: str) -> None:
+def test_from_pinyin_gibberish_returns_nothing(latin: str) -> None:
     speller = Speller(VOCAB)
     speller.tables()
-    started = time.perf_counter()
     assert speller.from_pinyin(latin) == []
-    assert time.perf_counter() - started < 0.05
 
 
-def test_from_pinyin_work_is_bounded() -> None:
-    """Every prefix of ``shishishi…`` is a word of some vocabulary: the search stops at MAX_STEPS."""
+def test_from_pinyin_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every prefix of ``shishishi…`` is a word of some vocabulary: the search stops at MAX_STEPS
+    (counted in lookups, not timed: a loaded machine must not fail it)."""
+    import kb.spell as spell
+
     chars = "是市事时式试室适使世视实施师"
     vocabulary = {a + b: 5 for a in chars for b in chars}
     vocabulary.update({a + b + c: 5 for a in chars for b in chars for c in chars})
     speller = Speller(vocabulary)
     speller.tables()
-    started = time.perf_counter()
     assert len(speller.from_pinyin("shi" * 3)) == 3
+    calls = []
+    real = spell.bisect_left
+    monkeypatch.setattr(spell, "bisect_left", lambda *a: calls.append(1) or real(*a))
     speller.from_pinyin("shi" * 20)
-    assert time.perf_counter() - started < 0.1
+    # the limit is checked between prefixes: at most one syllable's characters past it
+    assert 0 < len(calls) <= spell.MAX_STEPS + max(len(c) for c in speller.tables().by_syllable.values())
 
 
 def test_empty_vocabulary_corrects_nothing() -> None:
@@ -273,17 +274,4 @@ def test_real_index_leaves_known_words_and_gibberish_alone(real_speller: Speller
         assert real_speller.correct(text) is None, text
     assert real_speller.correct("asdkjhqwe" * 55) is None
     assert real_speller.from_pinyin("asdkjhqwe" * 55) == []
-
-
-def test_real_index_calls_are_fast(real_speller: Speller) -> None:
-    queries = ["综合交通投姿", "治钞", "四好农村陆", "asdkjhqwe" * 55, "阿" * 24, "交通运输局工作总结报告会"]
-    latins = ["zhichao", "sihaonongcunlu", "jiaotong", "asdkjhqwe" * 55, "shi" * 20]
-    started = time.perf_counter()
-    for _ in range(5):
-        for q in queries:
-            real_speller.correct(q)
-        for q in latins:
-            real_speller.from_pinyin(q)
-    per_call = (time.perf_counter() - started) / (5 * (len(queries) + len(latins)))
-    assert per_call < 0.02, per_call  # ~1 ms measured; loose for a loaded CI machine
 
