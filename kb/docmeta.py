@@ -34,9 +34,7 @@ from pathlib import PurePosixPath
 
 from kb.chunker import cn_to_int
 from kb.loaders import _dominant_province  # a provincial report names its province most: "全省", "我省"
-from kb.models import Chunked, Document
-
-DOCTYPES = ("工作总结", "政府工作报告", "规划纲要", "统计公报", "机构改革方案", "其他")
+from kb.models import DOCTYPES, Chunked, Document
 
 # what each kind of document calls itself, in its folder, title, file name or first lines
 _KINDS = [

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# the kinds of document kb tells apart (:mod:`kb.docmeta`); ``PLAN_TYPE`` is a five-year plan's own text
+DOCTYPES = ("工作总结", "政府工作报告", "规划纲要", "统计公报", "机构改革方案", "其他")
+PLAN_TYPE = "规划纲要"
+
 
 @dataclass(frozen=True, slots=True)
 class Document:

@@ -45,10 +45,11 @@ from kb import analysis, ngrams
 from kb.errors import NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
-from kb.models import Facet, Hit, SearchResult
+from kb.models import PLAN_TYPE, Facet, Hit, SearchResult
 from kb import understand
 from kb.query import ParsedQuery, parse_query
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions, Term, Unit
+from kb.synonyms import plan_period
 from kb.textindex import TextIndex, word_key
 
 PAGE_SIZE = 10
@@ -81,6 +82,7 @@ MIN_COVER = 0.5  # with no passage holding every term: those holding at least th
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
 # a year the query names: passages whose section reports on it, then documents reporting on it
 YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 6.0, 4.0, 1.5, 1.25
+PLAN_DOCUMENT = 4.0  # a five-year plan the query names: the plan's own document, as a year's report
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 
@@ -545,6 +547,25 @@ class _Version:
             cached = self._year_factors[key] = self._year_factor(key)
         return cached
 
+    def plan_preference(self, plans: tuple[int, ...]) -> np.ndarray | None:
+        """Per-row factor for a query naming five-year plans: ``PLAN_DOCUMENT`` in the plan documents
+        themselves (type 规划纲要, reporting on every year of the plan's period), 1 elsewhere; ``None``
+        when no such document is indexed: ``十一五`` → the 第十一个五年规划纲要 (2006–2010), before the
+        work reports that mention it."""
+        fids: list[int] = []
+        docs = self.manifest.get("docs", {})
+        for n in plans[:4]:
+            lo, hi = plan_period(n)
+            for fid, doc_id in self.doc_by_fid.items():
+                d = docs.get(doc_id, {})
+                years = set(d.get("years") or ())
+                if d.get("type") == PLAN_TYPE and all(y in years for y in range(lo, hi + 1)):
+                    fids.append(fid)
+        if not fids:
+            return None
+        in_plan = np.isin(self.text.fids, np.array(sorted(set(fids)), dtype=np.int64))
+        return np.where(in_plan, np.float32(PLAN_DOCUMENT), np.float32(1.0))
+
     def _year_factor(self, years: tuple[int, ...]) -> np.ndarray:
         factor = np.ones(self.text.size, np.float32)
         row_years = self.row_years
@@ -659,7 +680,7 @@ class KnowledgeBase:
         opened = self._current()  # this request's version, whatever a build swaps in meanwhile
         query, corrected = _respell(opened, query)
         found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates),
-                         opened.year_preference(query.prefer_years) if options.years else None)
+                         _preference(opened, query))
         rows, scores = rank(query, found, page * page_size)
         first = (page - 1) * page_size
         hits = []
@@ -729,6 +750,16 @@ class KnowledgeBase:
                         "section_anchor": p["section_anchor"], "text": data["body"][p["start"]:p["end"]],
                         "url": f"/p/{passage_id}", "doc_url": f"/doc/{doc_id}#{p['anchor']}"}
         raise NotFoundError(f"no passage with id {passage_id!r}")
+
+
+def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
+    """The per-row factor of what the query names beside its words: years, five-year plans."""
+    factors = [f for f in (opened.year_preference(query.prefer_years) if query.options.years else None,
+                           opened.plan_preference(query.prefer_plans) if query.prefer_plans else None)
+               if f is not None]
+    if not factors:
+        return None
+    return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
 
 
 def _respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str]:

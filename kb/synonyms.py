@@ -114,6 +114,45 @@ def plan_forms(n: int) -> tuple[str, ...]:
     return (f"{short}计划", f"{full}计划", f"{short}时期", f"{short}期间", f"{short}规划")
 
 
+def plan_period(n: int) -> tuple[int, int]:
+    """The years the ``n``-th five-year plan covers (1963–1965 were years of adjustment between the
+    second and the third).
+
+    >>> plan_period(1), plan_period(2), plan_period(3), plan_period(11), plan_period(15)
+    ((1953, 1957), (1958, 1962), (1966, 1970), (2006, 2010), (2026, 2030))
+    """
+    start = 1953 + 5 * (n - 1) if n <= 2 else 1966 + 5 * (n - 3)
+    return start, start + 4
+
+
+# a plan name inside longer text (``十三五国内生产总值``), not inside a number (``二十五``)
+PLAN_IN_TEXT = re.compile(
+    r"(?<![一二三四五六七八九十百千万零〇两\d])(?:第(?:十[一二三四五]|[一二三四五六七八九十])个五年(?:计划|规划)"
+    r"|(?:十[一二三四五]|[一二三四五六七八九十])五(?:计划|规划|时期|期间)?)")
+
+
+def plan_mentions(text: str) -> tuple[tuple[int, ...], str]:
+    """The plans a folded text names, and the text with each name set apart by spaces (so the name is
+    one unit of the query, not cut by jieba into ``十三`` + ``五``).
+
+    >>> plan_mentions("十三五国内生产总值翻一番")
+    ((13,), ' 十三五 国内生产总值翻一番')
+    >>> plan_mentions("二十五个"), plan_mentions("十五个项目")
+    (((), '二十五个'), ((), '十五个项目'))
+    """
+    found: list[int] = []
+
+    def mark(m: re.Match[str]) -> str:
+        n = plan_number(m.group(0))
+        if n is None:
+            return m.group(0)
+        found.append(n)
+        return f" {m.group(0)} "
+
+    out = PLAN_IN_TEXT.sub(mark, text)
+    return (tuple(dict.fromkeys(found)), out) if found else ((), text)
+
+
 # --- rules: road numbers ------------------------------------------------------------------------
 
 _ROAD = re.compile(r"^(?:([gs])(\d{3})|(\d{3})(国道|省道)|(国道|省道)(\d{3})线?)$")

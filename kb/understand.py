@@ -33,6 +33,7 @@ from functools import lru_cache
 from kb import analysis, ngrams
 from kb.errors import QueryError
 from kb.query import ParsedQuery, parse_query
+from kb.synonyms import plan_mentions, plan_number
 
 __all__ = ["SearchOptions", "Unit", "Term", "CompiledQuery", "compile_query", "parse_query", "make_term",
            "year_mentions"]
@@ -50,6 +51,7 @@ class SearchOptions:
     pinyin: bool = True  # an all-Latin term read as pinyin
     proximity: bool = True  # terms close together rank higher
     meta_exclusion: bool = True  # -word also excludes passages whose title or headings hold it
+    plans: bool = True  # a five-year plan named (十一五) prefers that plan's own document
 
     @classmethod
     def without(cls, names: str | list[str] | tuple[str, ...] = ()) -> SearchOptions:
@@ -113,6 +115,7 @@ class CompiledQuery:
     dates: tuple[int, int] | None = None
     also: tuple[str, ...] = ()  # synonyms and other forms searched too
     dropped: tuple[str, ...] = ()  # filler words left out
+    prefer_plans: tuple[int, ...] = ()  # five-year plans named (十一五 → 11): their plan documents first
     options: SearchOptions = DEFAULT
 
 
@@ -147,7 +150,10 @@ def make_term(text: str, phrase: bool, expand: bool = False, options: SearchOpti
     (('来甬', '大学生'), '来甬大学生')
     """
     folded = analysis.fold(text).strip()
-    words = [t.text for t in analysis.words(folded, folded=True)]
+    if not phrase and plan_number(folded):  # a plan name is one unit (jieba cuts 十三五 as 十三 + 五)
+        words = [folded]
+    else:
+        words = [t.text for t in analysis.words(folded, folded=True)]
     if not words:
         return None
     # jieba leaves unknown names in single characters (来甬 → 来/甬) and may cut the text
@@ -164,7 +170,7 @@ def _unit(word: str, options: SearchOptions | None) -> Unit:
     if options is None:
         return Unit(word)
     parts: tuple[str, ...] = ()
-    if options.soft and len(word) >= 3 and analysis.is_cjk(word):
+    if options.soft and len(word) >= 3 and analysis.is_cjk(word) and not plan_number(word):
         parts = _parts(word)
     alternatives: tuple[Term, ...] = ()
     if options.synonyms and len(word) > 1:
@@ -227,6 +233,7 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
     (('温岭', '危桥', '改造'), ('完成了', '几座'))
     """
     prefer: list[int] = []
+    plans: list[int] = []
     dropped: list[str] = []
     texts: list[list[tuple[str, bool]]] = []
     for group in parsed.groups:
@@ -239,6 +246,10 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
                     if found and (len(parsed.groups) > 1 or re.search(r"\w", rest)):
                         prefer.extend(found)
                         text = rest
+                if options.synonyms or options.plans:
+                    named, text = plan_mentions(text)
+                    if options.plans:
+                        plans.extend(named)
                 if options.soft:
                     dropped.extend(m.group(0) for m in _FILLER.finditer(text))
                     text = _FILLER.sub(" ", text)
@@ -289,6 +300,7 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
     return CompiledQuery(tuple(groups), excluded, parsed.doc_ids, parsed.years,
                          tuple(dict.fromkeys(m for m in marks if m and m.strip())),
                          prefer_years=tuple(dict.fromkeys(prefer)), dates=parsed.dates,
+                         prefer_plans=tuple(dict.fromkeys(plans)),
                          also=tuple(dict.fromkeys(a for a in also if a)), dropped=tuple(dropped),
                          options=options)
 

@@ -81,3 +81,35 @@ def test_odd_input_is_answered(kb: KnowledgeBase, query: str) -> None:
 def test_unknown_mechanism_name_is_refused() -> None:
     with pytest.raises(QueryError):
         SearchOptions.without("years,nonsense")
+
+
+def test_a_plan_name_is_one_unit_and_a_preference_for_the_plan_itself() -> None:
+    # jieba cuts 十三五 as 十三 + 五; as a plan name it stays whole, with the forms documents use
+    q = compile_query(parse_query("十三五国内生产总值翻一番"))
+    units = [u.word for u in q.groups[0][0].units]
+    assert q.prefer_plans == (13,) and units[0] == "十三五", units
+    assert "第十三个五年规划" in [a.core for a in q.groups[0][0].units[0].alternatives]
+    assert compile_query(parse_query("二十五个项目")).prefer_plans == ()
+    assert compile_query(parse_query("十三五 国内生产总值"), SearchOptions.without("plans")).prefer_plans == ()
+
+
+def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    (corpus / "五年规划").mkdir(parents=True)
+    (corpus / "政府工作报告").mkdir()
+    (corpus / "五年规划" / "2006-plan.md").write_text(
+        "---\ntitle: 中华人民共和国国民经济和社会发展第十一个五年规划纲要\ndate: 2006-03-14\n---\n\n"
+        "## 第一章 主要目标\n\n"
+        "资源利用效率显著提高，森林覆盖率达到20%，耕地保有量保持1.2亿公顷。\n", encoding="utf-8")
+    (corpus / "政府工作报告" / "2007-report.md").write_text(
+        "---\ntitle: 某市2007年政府工作报告\ndate: 2007-01-20\n---\n\n## 一、2006年工作回顾\n\n"
+        "“十一五”开局良好，全市森林覆盖率提高到“十一五”以来的最高水平，达到45%。“十一五”期间将继续植树造林。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    assert "规划纲要" in kb.search("十一五 森林覆盖率").hits[0].doc_title
+    # without the preference the report that repeats the name comes first: the mechanism is what decides
+    off = kb.search("十一五 森林覆盖率", options=SearchOptions.without("plans"))
+    assert "政府工作报告" in off.hits[0].doc_title
