@@ -34,7 +34,7 @@ from pathlib import Path
 import opencc
 import rjieba
 
-ANALYZER_VERSION = "5"  # bump when tokens change: a stale index is then rebuilt in full
+ANALYZER_VERSION = "6"  # bump when tokens change: a stale index is then rebuilt in full
 
 _WORDLIKE = re.compile(r"[0-9a-z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # figures jieba cuts apart: 1,234.56 (thousands separators) and 3.2‰ (it keeps 59.5% whole itself)
@@ -174,10 +174,19 @@ def _fold_years(text: str) -> str:
 
 
 def words(text: str, folded: bool = False) -> list[Tok]:
-    """Word tokens with sequential positions; punctuation and spaces dropped."""
+    """Word tokens with sequential positions; punctuation and spaces dropped. Characters spaced out
+    one by one, as in a statistical table's ``原 油`` or ``发 电 量``, are read as the word they spell.
+
+    >>> [(t.text, t.start, t.end) for t in words("原 油 1.37 亿吨，发 电 量")]
+    [('原油', 0, 3), ('1.37', 4, 8), ('亿吨', 9, 11), ('发电量', 12, 17)]
+    """
     source = text if folded else fold(text)
     out: list[Tok] = []
-    for word, start, end in _whole_figures(source, _segmenter().tokenize(source)):
+    compact, at = _close_spaced(source)
+    tokens = _whole_figures(compact, _segmenter().tokenize(compact))
+    if at is not None:  # back to offsets in the text as given
+        tokens = [(w, at[s], at[e - 1] + 1) for w, s, e in tokens]
+    for word, start, end in tokens:
         if _WORDLIKE.search(word):
             stripped = word.strip()
             if stripped != word:
@@ -185,6 +194,31 @@ def words(text: str, folded: bool = False) -> list[Tok]:
                 start, end, word = start + lead, start + lead + len(stripped), stripped
             out.append(Tok(word, len(out), start, end))
     return out
+
+
+# CJK characters each standing alone between single spaces: 原 油, 发 电 量 (not 第一 第二)
+_SPACED = re.compile(r"(?<![\u3400-\u9fff])[\u3400-\u9fff](?:[ \u3000]{1,2}[\u3400-\u9fff](?![\u3400-\u9fff]))+")
+
+
+def _close_spaced(source: str) -> tuple[str, list[int] | None]:
+    """``source`` with the spaces inside spaced-out words removed, and each kept character's offset in
+    ``source`` (``None``: nothing removed).
+
+    >>> _close_spaced("原 油 10 万吨")
+    ('原油 10 万吨', [0, 2, 3, 4, 5, 6, 7, 8])
+    """
+    if " " not in source and "\u3000" not in source:
+        return source, None
+    runs = list(_SPACED.finditer(source))
+    if not runs:
+        return source, None
+    drop = bytearray(len(source))
+    for m in runs:
+        for i in range(m.start(), m.end()):
+            if source[i] in " \u3000":
+                drop[i] = 1
+    at = [i for i in range(len(source)) if not drop[i]]
+    return "".join(source[i] for i in at), at
 
 
 def _whole_figures(source: str, tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:

@@ -121,8 +121,10 @@ def heading_of(line: str) -> HeadingLine | None:
 
 
 def _make(level: int, number: str, marker: str, rest: str, line: str) -> HeadingLine:
-    # "1.“两重”：是指…" (a term and its definition) goes on as body text, like "（一）标题。正文…"
-    run_in = len(line) > 60 or bool(_SENTENCE_END.search(rest.rstrip("。."))) or bool(_DEFINITION.search(rest))
+    # "1.“两重”：是指…" (a term and its definition) goes on as body text, like "（一）标题。正文…"; so
+    # does a heading that is a whole sentence ("六、将第二机械工业部改名为核工业部。"): in a decision's
+    # list of items it is all the text there is, and must be found
+    run_in = len(line) > 60 or bool(_SENTENCE_END.search(rest)) or bool(_DEFINITION.search(rest))
     title = rest
     if run_in:
         stop = _TITLE_STOP.search(rest)

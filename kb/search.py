@@ -327,8 +327,9 @@ def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
     scores, matches, covers, raws = _groups(scorer, query, parts=False)
     total = sum(scores) if prefer is None else sum(scores) * prefer
     strict = np.logical_and.reduce(matches) & mask
-    # every term held, and (when the query names a year) by a passage about that year: that is the answer
-    if strict.any() and (prefer is None or not options.soft or (strict & (prefer > 1)).any()):
+    # every term held: that is the answer, unless the query names a year or a plan, whose passages may
+    # word one of the terms otherwise (a communiqué's table row under a heading): then soft matching too
+    if strict.any() and (prefer is None or not options.soft):
         return _Evaluation(strict, total, False, scorer)
     if options.soft:  # else: passages holding enough of the units (parts standing in), by how much
         _s, _m, covers, raws = _groups(scorer, query, parts=True)
@@ -769,7 +770,8 @@ def _respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str
     options = query.options
     if not (options.spelling or options.pinyin):
         return query, ""
-    scorer_known = _Scorer(opened.text).known
+    scorer = _Scorer(opened.text)
+    scorer_known = scorer.known
     fixes: dict[str, tuple[str, ...]] = {}
     shown: list[str] = []
     for group in query.groups:
@@ -789,13 +791,28 @@ def _respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str
                     fixes[term.text] = words
                     shown.append(words[0])
             elif options.spelling and any(analysis.is_cjk(u.word) for u in missing):
-                better = speller.correct(term.core or term.text)
+                text = term.core or term.text
+                better = _in_context(scorer, speller.candidates(text, rare=True), options) or speller.correct(text)
                 if better and better != term.text:
                     fixes[term.text] = (better,)
                     shown.append(better)
     if not fixes:
         return query, ""
     return understand.respelled(query, fixes), " ".join(shown)
+
+
+def _in_context(scorer: _Scorer, candidates: list[str], options: SearchOptions) -> str | None:
+    """The correction whose words most passages hold together (``棚户区住房改照`` → ``…改造``, not the
+    more frequent ``…改革``); ``None`` when no passage holds any of them whole."""
+    best, best_rows = None, 0
+    for text in candidates:
+        term = understand.make_term(text, False, True, dataclasses.replace(options, synonyms=False))
+        if term is None:
+            continue
+        rows = int(np.count_nonzero(scorer.term(term).match & scorer.ix.live))
+        if rows > best_rows:
+            best, best_rows = text, rows
+    return best
 
 
 def _toc_entry(s: dict) -> dict:

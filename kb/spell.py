@@ -52,6 +52,8 @@ RATIO = 10  # … and this many times as many as hold the words it replaces
 MAX_CHARS = 24  # longer text is not corrected (a query term is a few words)
 MAX_LATIN = 60  # letters of pinyin read at most
 MAX_RESULTS = 3
+MAX_CANDIDATES = 6
+MAX_PINYIN_WORDS = 2  # pinyin typed without breaks may spell two words: liangshanyinhang → 两山 银行
 MAX_STEPS = 4000  # pinyin: prefixes tried at most, whatever the input
 _MAX_WORD = 8  # words of the vocabulary are 2–8 characters (user terms aside)
 _CJK_CHAR = re.compile(r"[\u3007\u3400-\u9fff\uf900-\ufaff]")
@@ -81,6 +83,18 @@ class Speller:
 
     def correct(self, text: str) -> str | None:
         """``text`` (folded) with one character replaced so that a frequent word covers it, or ``None``.
+        The first of :meth:`candidates`."""
+        found = self.candidates(text, limit=1)
+        return found[0] if found else None
+
+    def candidates(self, text: str, limit: int = MAX_CANDIDATES, rare: bool = False) -> list[str]:
+        """``text`` (folded) with one character replaced so that a frequent word covers it, best first
+        (at most ``limit``); ``rare``: words held by fewer than ``MIN_DF`` passages are offered too,
+        when they sound the same, after the frequent ones (at most ``limit`` more), for the caller to
+        check against the other words of the query: ``渠宁铁路`` → ``衢宁铁路``, a name one passage holds.
+
+        >>> Speller({"改革": 90, "改造": 40, "住房": 50}).candidates("住房改照")
+        ['住房改革', '住房改造']
 
         Only characters of the words jieba finds that the vocabulary does not hold (or holds rarely)
         are replaced, and a character jieba leaves as a word of its own (``四好农村陆`` → ``陆``) only
@@ -90,16 +104,15 @@ class Speller:
         then the more frequent.
         """
         if not text or len(text) > MAX_CHARS or not _CJK_CHAR.search(text):
-            return None
+            return []
         t = self.tables()
         vocab = self.vocabulary
         suspects = [(i, len(tok.text) == 1) for tok in analysis.words(text, folded=True)
-                    if _CJK_CHAR.search(tok.text) and (len(tok.text) == 1 or tok.text not in t.df)
+                    if _CJK_CHAR.search(tok.text) and (len(tok.text) == 1 or not t.frequent(tok.text))
                     for i in range(tok.start, tok.end) if _CJK_CHAR.fullmatch(text[i])]
-        best: tuple[bool, int, int] | None = None
-        fix: tuple[int, str] | None = None
+        ranked: dict[str, tuple[bool, bool, int, int]] = {}
         for i, alone in suspects:
-            sounds = t.homophones(text[i])
+            sounds = t.readings(text[i])
             for a in range(max(0, i - _MAX_WORD + 1), i + 1):
                 for b in range(max(i + 1, a + 2), min(len(text), a + _MAX_WORD) + 1):
                     window = text[a:b]
@@ -107,36 +120,46 @@ class Speller:
                         break  # a longer window holds the same non-CJK character
                     floor = max(1, RATIO * vocab.get(window, 0))
                     j = i - a
-                    for word in t.matches(window, j):
-                        same = word[j] in sounds
+                    for word in t.matches(window, j, rare):
+                        same = not sounds.isdisjoint(t.readings(word[j]))
                         if alone and not same:
                             continue
                         df = t.df[word]
-                        rank = (same, b - a, df)
-                        if df >= floor and (best is None or rank > best):
-                            best, fix = rank, (i, word[j])
-        if fix is None:
-            return None
-        i, ch = fix
-        return text[:i] + ch + text[i + 1:]
+                        frequent = df >= floor and t.frequent(word)
+                        if not frequent and not (rare and same and df > vocab.get(window, 0)):
+                            continue
+                        rank = (frequent, same, b - a, df)
+                        fixed = text[:i] + word[j] + text[i + 1:]
+                        if rank > ranked.get(fixed, (False, False, 0, 0)):
+                            ranked[fixed] = rank
+        best = sorted(ranked, key=lambda f: ranked[f], reverse=True)
+        return [f for f in best if ranked[f][0]][:limit] + [f for f in best if not ranked[f][0]][:limit]
 
     def from_pinyin(self, latin: str) -> list[str]:
         """Frequent words whose toneless pinyin, syllables joined, is ``latin`` (spaces, apostrophes
-        and case ignored; ``v`` or ``u`` for ``ü``), most frequent first, at most ``MAX_RESULTS``."""
+        and case ignored; ``v`` or ``u`` for ``ü``), most frequent first, at most ``MAX_RESULTS``;
+        when no one word spells it, two words (space-separated) that do.
+
+        >>> Speller({"两山": 9, "银行": 30, "山银": 3}).from_pinyin("liangshanyinhang")
+        ['两山 银行']
+        """
         s = latin.lower().translate(_SEPARATORS)
         if not s or len(s) > MAX_LATIN or not _LATIN.fullmatch(s):
             return []
         t = self.tables()
         words, n = t.words, len(s)
-        found: dict[str, int] = {}
+        found: dict[str, tuple[int, int]] = {}  # words joined by spaces → (how many, least df)
         steps = 0
-        stack = [(0, "")]
+        stack: list[tuple[int, str, tuple[str, ...]]] = [(0, "", ())]
         while stack and steps < MAX_STEPS:
-            pos, prefix = stack.pop()
+            pos, prefix, done = stack.pop()
             if pos == n:
-                if len(prefix) > 1 and prefix in t.df:
-                    found[prefix] = t.df[prefix]
+                if len(prefix) > 1 and t.frequent(prefix):
+                    key = " ".join((*done, prefix))
+                    found[key] = (len(done) + 1, min(t.df[w] for w in (*done, prefix)))
                 continue
+            if len(prefix) > 1 and len(done) < MAX_PINYIN_WORDS - 1 and t.frequent(prefix):
+                stack.append((pos, "", (*done, prefix)))  # a word ends here; another may follow
             for end in range(pos + 1, min(n, pos + _MAX_SYLLABLE) + 1):
                 chars = t.by_syllable.get(s[pos:end])
                 if not chars:
@@ -146,8 +169,8 @@ class Speller:
                     candidate = prefix + ch
                     k = bisect_left(words, candidate)
                     if k < len(words) and words[k].startswith(candidate):
-                        stack.append((end, candidate))
-        return sorted(found, key=lambda w: (-found[w], w))[:MAX_RESULTS]
+                        stack.append((end, candidate, done))
+        return sorted(found, key=lambda w: (found[w][0], -found[w][1], w))[:MAX_RESULTS]
 
 
 _MAX_SYLLABLE = 6  # zhuang, shuang, chuang
@@ -166,32 +189,41 @@ class _Tables:
     def __init__(self, vocabulary: Mapping[str, int], min_df: int) -> None:
         # (a vocabulary's words are CJK but for user-dictionary terms, which no CJK window matches);
         # a user-dictionary term is offered however rare: staff listed it
-        user = analysis.user_words()
-        self.df = {w: df for w, df in vocabulary.items() if (df >= min_df or w in user) and 1 < len(w) <= _MAX_WORD}
-        self.words = sorted(self.df)
+        self.user = user = analysis.user_words()
+        self.df = {w: df for w, df in vocabulary.items() if 1 < len(w) <= _MAX_WORD}
+        self.words = sorted(w for w, df in self.df.items() if df >= min_df or w in user)
+        self.min_df = min_df
         self.forward: list[list[str]] = [[] for _ in range(_MAX_WORD + 1)]
+        self.forward_all: list[list[str]] = [[] for _ in range(_MAX_WORD + 1)]
+        for word in sorted(self.df):
+            self.forward_all[len(word)].append(word)
         for word in self.words:
             self.forward[len(word)].append(word)
         self.backward = [sorted(w[::-1] for w in words) for words in self.forward]
+        self.backward_all = [sorted(w[::-1] for w in words) for words in self.forward_all]
         self._readings = _pinyin_table()
         self._cache: dict[str, frozenset[str]] = {}
-        self._sounds: dict[str, frozenset[str]] = {}
         by_syllable: dict[str, list[str]] = {}
         for ch in dict.fromkeys("".join(self.words)):
             for syllable in self.readings(ch):
                 by_syllable.setdefault(syllable, []).append(ch)
         self.by_syllable = by_syllable
 
-    def matches(self, window: str, j: int) -> list[str]:
-        """Frequent words of ``len(window)`` characters that differ from ``window`` at ``j`` only."""
+    def frequent(self, word: str) -> bool:
+        """Held by ``min_df`` passages or more, or a user-dictionary term."""
+        return self.df.get(word, 0) >= self.min_df or (word in self.user and word in self.df)
+
+    def matches(self, window: str, j: int, rare: bool = False) -> list[str]:
+        """Frequent words (``rare``: any words) of ``len(window)`` characters that differ from
+        ``window`` at ``j`` only."""
         n = len(window)
         if n > _MAX_WORD:
             return []
         head, tail = window[:j], window[j + 1:]
         if len(head) >= len(tail):
-            found = _starting(self.forward[n], head)
+            found = _starting((self.forward_all if rare else self.forward)[n], head)
             return [w for w in found if w.endswith(tail) and w[j] != window[j]]
-        found = _starting(self.backward[n], tail[::-1])
+        found = _starting((self.backward_all if rare else self.backward)[n], tail[::-1])
         return [w[::-1] for w in found if w.endswith(head[::-1]) and w[n - 1 - j] != window[j]]
 
     def readings(self, ch: str) -> frozenset[str]:
@@ -202,15 +234,6 @@ class _Tables:
             cached = frozenset(r for reading in raw.split(",") if reading for r in _toneless(reading))
             if len(self._cache) < 65536:
                 self._cache[ch] = cached
-        return cached
-
-    def homophones(self, ch: str) -> frozenset[str]:
-        """Characters of frequent words sharing a toneless reading with ``ch``."""
-        cached = self._sounds.get(ch)
-        if cached is None:
-            cached = frozenset(c for r in self.readings(ch) for c in self.by_syllable.get(r, ()))
-            if len(self._sounds) < 4096:
-                self._sounds[ch] = cached
         return cached
 
 

@@ -20,6 +20,8 @@ by a test of its own.
 
 from __future__ import annotations
 
+import re
+
 import doctest
 import unicodedata
 from pathlib import Path
@@ -69,7 +71,10 @@ def check_tokens(text: str) -> None:
     assert [t.pos for t in toks] == list(range(len(toks)))
     previous_end = 0
     for t in toks:
-        assert folded[t.start:t.end] == t.text, (t, folded)
+        span = folded[t.start:t.end]
+        if span != t.text:  # only characters spaced out one by one (原 油) are read without the spaces
+            assert re.fullmatch(r"[\u3400-\u9fff](?:[ \u3000]{1,2}[\u3400-\u9fff])+", span), (t, folded)
+            assert re.sub(r"[ \u3000]", "", span) == t.text, (t, folded)
         assert t.start >= previous_end, ("tokens overlap or go backwards", toks)
         previous_end = t.end
         assert t.text and t.text == t.text.strip(), t

@@ -91,7 +91,7 @@ def test_nothing_to_correct_returns_none(text: str) -> None:
     ("luse", ["绿色"]),  # ü typed as u
     ("yinhang", ["银行"]),  # 行 read háng, not its usual xíng
     ("xiyou", []),  # 稀有: too rare to be offered
-    ("jiaotongtouzi", []),  # two words, not one
+    ("jiaotongtouzi", ["交通 投资"]),  # no one word: two words that spell it
 ])
 def test_from_pinyin(latin: str, words: list[str]) -> None:
     assert Speller(VOCAB).from_pinyin(latin) == words

@@ -113,3 +113,23 @@ def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_p
     # without the preference the report that repeats the name comes first: the mechanism is what decides
     off = kb.search("十一五 森林覆盖率", options=SearchOptions.without("plans"))
     assert "政府工作报告" in off.hits[0].doc_title
+
+
+def test_a_typo_is_corrected_to_the_word_that_goes_with_the_rest_of_the_query(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    reform = "".join(f"（{n}）深化第{n}项改革。推进改革攻坚，改革成效明显，改革红利释放。\n\n" for n in "一二三四五六")
+    (corpus / "a.md").write_text(f"# 甲市政府工作报告\n\n{reform}", encoding="utf-8")
+    (corpus / "b.md").write_text("# 乙市政府工作报告\n\n（一）住房。完成棚户区改造开工3200套，衢江铁路建成通车。\n\n"
+                                 "（二）民生。棚户区改造持续推进。\n\n（三）保障。棚户区改造惠及万户。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    # 改革 is the more frequent neighbour of 改照; 改造 is the one passages hold beside 棚户区
+    fixed = kb.search("棚户区改照开工")
+    assert fixed.corrected == "棚户区改造开工" and "3200套" in fixed.hits[0].text
+    # a name one passage holds, typed with a same-sounding character, is found through the rest
+    name = kb.search("渠江铁路通车")
+    assert name.corrected == "衢江铁路通车" and "衢江铁路" in name.hits[0].text
