@@ -82,6 +82,7 @@ MIN_COVER = 0.5  # with no passage holding every term: those holding at least th
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
 # a year the query names: passages whose section reports on it, then documents reporting on it
 YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 6.0, 4.0, 1.5, 1.25
+YEAR_PLANNED = 2.5  # … a document that reviews the year before and plans this one (outside its sections)
 PLAN_DOCUMENT = 4.0  # a five-year plan the query names: the plan's own document, as a year's report
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
@@ -508,18 +509,22 @@ class _Version:
         y = _year(d.get("date", ""))
         return (y - 1, y) if y > 0 else ()
 
-    def _fids_reporting(self, year: int, only: bool = False) -> np.ndarray:
-        """Files of documents reporting on ``year`` (``only``: on that year alone)."""
+    def _fids_reporting(self, year: int, only: bool = False, planned: bool = False) -> np.ndarray:
+        """Files of documents reporting on ``year`` (``only``: on that year alone; ``planned``: as the
+        second of two years, the year a work report plans after reviewing the one before)."""
         cache = self._year_fids
         if cache is None:
             cache = self._year_fids = {}
             for fid, doc_id in self.doc_by_fid.items():
                 years = self.doc_years(doc_id)
                 for y in years:
-                    cache.setdefault(y, []).append(fid)
+                    cache.setdefault((y, ""), []).append(fid)
                 if len(years) == 1:
-                    cache.setdefault(-years[0], []).append(fid)
-        return np.array(sorted(cache.get(-year if only else year, ())), dtype=np.int64)
+                    cache.setdefault((years[0], "only"), []).append(fid)
+                if len(years) == 2 and years[1] == years[0] + 1:
+                    cache.setdefault((years[1], "planned"), []).append(fid)
+        kind = "only" if only else "planned" if planned else ""
+        return np.array(sorted(cache.get((year, kind), ())), dtype=np.int64)
 
     def rows_about(self, year: int) -> np.ndarray:
         """Rows about ``year``: their section says so, or (no section year) their document reports on it."""
@@ -573,6 +578,8 @@ class _Version:
         for y in years:
             in_doc = np.isin(self.text.fids, self._fids_reporting(y))
             f = np.where(in_doc, np.float32(YEAR_DOCUMENT), np.float32(1.0))
+            # a work report dated 2007 reviews 2006 and plans 2007: for 2007's figures, the 2008 report
+            f[np.isin(self.text.fids, self._fids_reporting(y, planned=True))] = YEAR_PLANNED
             # a document about that one year (a communiqué, a year's summary) is about it throughout
             f[np.isin(self.text.fids, self._fids_reporting(y, only=True))] = YEAR_SECTION
             if row_years is not None:

@@ -133,3 +133,21 @@ def test_a_typo_is_corrected_to_the_word_that_goes_with_the_rest_of_the_query(tm
     # a name one passage holds, typed with a same-sounding character, is found through the rest
     name = kb.search("渠江铁路通车")
     assert name.corrected == "衢江铁路通车" and "衢江铁路" in name.hits[0].text
+
+
+def test_a_year_s_figures_come_from_the_report_that_reviews_it(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for year, tons in ((2006, "650万吨"), (2007, "701万吨")):  # each reviews the year before
+        (corpus / f"{year}.md").write_text(
+            f"---\ntitle: {year}年某省人民政府工作报告\ndate: {year}-01-20\n---\n\n"
+            f"农村经济稳步发展，粮食总产量{tons}，农民收入增长。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    docs = {d["doc_id"]: d["years"] for d in kb.docs()}
+    assert sorted(map(tuple, docs.values())) == [(2005, 2006), (2006, 2007)]
+    assert "701万吨" in kb.search("2006 粮食总产量").hits[0].text
+    assert "650万吨" in kb.search("2005 粮食总产量").hits[0].text
