@@ -105,18 +105,94 @@ class _TermScore(NamedTuple):
     raw: np.ndarray  # the score of the units a row does hold
 
 
+class _Lookups:
+    """One query's postings reads, each done once: ``lookup`` and ``char_rows`` of a :class:`TextIndex`."""
+
+    def __init__(self, index: TextIndex) -> None:
+        self.ix = index
+        self._keys: dict[tuple[str, int], tuple[np.ndarray, np.ndarray | None]] = {}
+        self._chars: dict[tuple[str, str], np.ndarray] = {}
+
+    def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
+        found = self._keys.get((family, key))
+        if found is None:
+            found = self._keys[(family, key)] = self.ix.lookup(family, key)
+        return found
+
+    def char_rows(self, word: str, family: str = "grams") -> np.ndarray:
+        found = self._chars.get((word, family))
+        if found is None:
+            found = self._chars[(word, family)] = self.ix.char_rows(word, family)
+        return found
+
+    def word_rows(self, word: str) -> list[np.ndarray]:
+        """Every row list through which ``word`` can match (what :meth:`_Scorer.word` reads)."""
+        key = word_key(word)
+        out = [self.lookup("words", key)[0], self.lookup("meta", key)[0]]
+        if len(word) > 1 and analysis.is_cjk(word):
+            out += [self.char_rows(word, "grams"), self.char_rows(word, "metagrams")]
+        return out
+
+
+def candidate_rows(lookups: _Lookups, query: CompiledQuery) -> np.ndarray:
+    """The rows that hold anything the query searches (a word of a term, unit, synonym or part, or a
+    term's characters): no other row can match or cover enough of it, so scoring looks at these only."""
+    seen = np.zeros(lookups.ix.size, bool)
+
+    def add_term(term: Term) -> None:
+        if term.cjk:
+            seen[lookups.char_rows(term.cjk)] = True
+        for w in dict.fromkeys(term.words):
+            for rows in lookups.word_rows(w):
+                seen[rows] = True
+        for unit in term.units:
+            for w in (unit.word, *unit.parts):
+                for rows in lookups.word_rows(w):
+                    seen[rows] = True
+            for alt in unit.alternatives:
+                add_term(alt)
+
+    for group in query.groups:
+        for term in group:
+            add_term(term)
+    return np.flatnonzero(seen)
+
+
 class _Scorer:
-    """Dense per-row score and match vectors for one query over one :class:`TextIndex`.
+    """Per-row score and match vectors for one query over one :class:`TextIndex`, over ``rows`` (the
+    query's :func:`candidate_rows`; ``None``: every row). Vectors are indexed by position in ``rows``.
 
     BM25F as Whoosh computes it (idf ``log(N / (df + 1)) + 1``), per family, summed with the boosts.
     """
 
-    def __init__(self, index: TextIndex) -> None:
+    def __init__(self, index: TextIndex, rows: np.ndarray | None = None, lookups: _Lookups | None = None) -> None:
         self.ix = index
-        self.n = index.size
+        self.rows = rows
+        self.n = index.size if rows is None else int(rows.size)
+        self.reads = lookups or _Lookups(index)
+        self._positions: np.ndarray | None = None
         self.docs = max(index.live_count, 1)
         self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._units: dict[tuple[Unit, bool], tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+
+    def place(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Global ``rows`` → (positions in this scorer's vectors, which of ``rows`` are there)."""
+        if self.rows is None:
+            return rows, np.ones(rows.size, bool)
+        if self._positions is None:  # global row → position, -1 where not one of the rows
+            self._positions = np.full(self.ix.size, -1, np.int32)
+            self._positions[self.rows] = np.arange(self.n, dtype=np.int32)
+        at = self._positions[rows]
+        ok = at >= 0
+        return at[ok], ok
+
+    def global_rows(self, positions: np.ndarray) -> np.ndarray:
+        """Positions in this scorer's vectors → global rows."""
+        return positions if self.rows is None else self.rows[positions]
+
+    def local(self, dense: np.ndarray) -> np.ndarray:
+        """A vector over every row → over this scorer's rows."""
+        return dense if self.rows is None else dense[self.rows]
 
     def _bm25(self, tfs: np.ndarray, lengths: np.ndarray, avg: float, df: int) -> np.ndarray:
         idf = math.log(self.docs / (df + 1)) + 1
@@ -135,21 +211,24 @@ class _Scorer:
         key = word_key(word)
         score = np.zeros(self.n, np.float32)
         match = np.zeros(self.n, bool)
-        rows, tfs = ix.lookup("words", key)
+        rows, tfs = self.reads.lookup("words", key)
         if rows.size:
-            score[rows] = FIELD_BOOSTS["words"] * self._bm25(tfs, ix.word_lengths[rows], ix.avg_words, rows.size)
-            match[rows] = True
+            at, ok = self.place(rows)
+            score[at] = (FIELD_BOOSTS["words"] * self._bm25(tfs, ix.word_lengths[rows], ix.avg_words, rows.size))[ok]
+            match[at] = True
         content = score.copy()
-        rows, tfs = ix.lookup("meta", key)
+        rows, tfs = self.reads.lookup("meta", key)
         if rows.size:
-            score[rows] += FIELD_BOOSTS["meta"] * self._bm25(tfs, ix.meta_lengths[rows], ix.avg_meta, rows.size)
-            match[rows] = True
+            at, ok = self.place(rows)
+            score[at] += (FIELD_BOOSTS["meta"] * self._bm25(tfs, ix.meta_lengths[rows], ix.avg_meta, rows.size))[ok]
+            match[at] = True
         if len(word) > 1 and analysis.is_cjk(word):
             for family in ("grams", "metagrams"):  # a name jieba cuts differently (鄂尔多斯 in 鄂尔多斯市)
-                rows = ix.char_rows(word, family)
+                rows = self.reads.char_rows(word, family)
                 if rows.size:
-                    score[rows] += self._pairs_weight(rows.size)
-                    match[rows] = True
+                    at, _ok = self.place(rows)
+                    score[at] += self._pairs_weight(rows.size)
+                    match[at] = True
         self._words[word] = (score, content, match)
         return score, content, match
 
@@ -162,23 +241,25 @@ class _Scorer:
         sure = np.empty(0, np.int64)
         candidates: list[np.ndarray] = []
         if term.words == (term.core,):  # one word: its word postings are matches as they are
-            sure = ix.lookup("words", word_key(term.core))[0]
+            sure = self.reads.lookup("words", word_key(term.core))[0]
         elif term.words:
-            rows = ix.lookup("words", word_key(term.words[0]))[0]
+            rows = self.reads.lookup("words", word_key(term.words[0]))[0]
             for w in term.words[1:]:
-                rows = rows[np.isin(rows, ix.lookup("words", word_key(w))[0])]
+                rows = rows[np.isin(rows, self.reads.lookup("words", word_key(w))[0])]
             candidates.append(rows)
         if term.cjk:
-            pairs = ix.char_rows(term.cjk)
+            pairs = self.reads.char_rows(term.cjk)
             if term.cjk == term.core and ngrams.term_keys(term.core).size == 1:
                 sure = np.union1d(sure, pairs)  # one pair is the text itself
             else:
                 candidates.append(pairs)
-        match[sure] = True
+        match[self.place(sure)[0]] = True
         for rows in candidates:
-            for row in rows[~match[rows]].tolist():
+            at = self.place(rows)[0]  # only this scorer's rows are read
+            todo = at[~match[at]]
+            for pos, row in zip(todo.tolist(), self.global_rows(todo).tolist()):
                 if _contains(ix.text(row), term.core):
-                    match[row] = True
+                    match[pos] = True
         return match
 
     def unit(self, unit: Unit, parts: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -210,9 +291,9 @@ class _Scorer:
     def known(self, word: str) -> bool:
         """Does the index hold the word anywhere (text, title, headings, as a run of characters)?"""
         key = word_key(word)
-        if self.ix.lookup("words", key)[0].size or self.ix.lookup("meta", key)[0].size:
+        if self.reads.lookup("words", key)[0].size or self.reads.lookup("meta", key)[0].size:
             return True
-        return len(word) > 1 and analysis.is_cjk(word) and bool(self.ix.char_rows(word).size)
+        return len(word) > 1 and analysis.is_cjk(word) and bool(self.reads.char_rows(word).size)
 
     def meta_holds(self, term: Term) -> np.ndarray:
         """Rows whose document title or section headings hold every word of the term."""
@@ -221,9 +302,9 @@ class _Scorer:
             if len(word) == 1 and analysis.is_cjk(word) and len(term.words) > 1:
                 continue
             m = np.zeros(self.n, bool)
-            m[self.ix.lookup("meta", word_key(word))[0]] = True
+            m[self.place(self.reads.lookup("meta", word_key(word))[0])[0]] = True
             if len(word) > 1 and analysis.is_cjk(word):
-                m[self.ix.char_rows(word, "metagrams")] = True
+                m[self.place(self.reads.char_rows(word, "metagrams"))[0]] = True
             match &= m
         return match
 
@@ -244,9 +325,9 @@ class _Scorer:
             match &= m
             score += s
         if len(term.words) > 1 and term.cjk:  # all the term's pairs in one passage: likely the term itself
-            rows = self.ix.char_rows(term.cjk)
+            rows = self.reads.char_rows(term.cjk)
             if rows.size:
-                score[rows] += PHRASE_BOOST * self._pairs_weight(rows.size)
+                score[self.place(rows)[0]] += PHRASE_BOOST * self._pairs_weight(rows.size)
         if len(parts) > 1:
             # a unit no passage holds counts as the rarest: missing it is missing most of the question
             weights = [math.log(1 + self.docs / (int(np.count_nonzero(m)) + 1)) for _s, m, _stand in parts]
@@ -302,21 +383,29 @@ def _figure_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 
 
 class _Evaluation(NamedTuple):
-    match: np.ndarray
+    match: np.ndarray  # over the scorer's rows (``scorer.global_rows`` maps back)
     score: np.ndarray
     partial: bool
     scorer: _Scorer
 
+    def matched(self) -> np.ndarray:
+        """The global rows that match."""
+        return self.scorer.global_rows(np.flatnonzero(self.match))
+
 
 def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
-             prefer: np.ndarray | None = None) -> _Evaluation:
+             prefer: np.ndarray | None = None, every_row: bool = False) -> _Evaluation:
     """Which rows match and their first-pass scores: every group; else (soft matching) those holding
-    enough of the query's units, ranked by how much; flagged partial. ``prefer``: a per-row factor."""
-    scorer = _Scorer(index)
+    enough of the query's units, ranked by how much; flagged partial. ``prefer``: a per-row factor.
+    Only the :func:`candidate_rows` are scored (``every_row``: all of them, the same answer slower)."""
+    lookups = _Lookups(index)
+    scorer = _Scorer(index, None if every_row else candidate_rows(lookups, query), lookups)
     options = query.options
-    mask = index.live.copy()
+    mask = scorer.local(index.live).copy()
     if allowed is not None:
-        mask &= allowed
+        mask &= scorer.local(allowed)
+    if prefer is not None:
+        prefer = scorer.local(prefer)
     for term in query.excluded:
         mask &= ~scorer.contains(term)
         if options.meta_exclusion:
@@ -369,19 +458,19 @@ def _groups(scorer: _Scorer, query: CompiledQuery, parts: bool) -> tuple[list, l
 def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """The best ``limit`` matching rows and their scores, best first: the first pass picks at least
     ``RERANK`` candidates, which the text itself then re-scores (contiguity, figures, proximity)."""
-    rows = np.nonzero(found.match)[0]
+    rows = np.flatnonzero(found.match)  # positions in the scorer's rows
     scores = found.score[rows]
     pool = max(RERANK, limit)
     if rows.size > pool:
         best = np.argpartition(-scores, pool - 1)[:pool]
         rows, scores = rows[best], scores[best]
     terms = [t for g in query.groups for t in g]
-    texts = [found.scorer.ix.text(row) for row in rows.tolist()]  # read once, for all
+    texts = [found.scorer.ix.text(row) for row in found.scorer.global_rows(rows).tolist()]  # read once
     scores = (scores + found.scorer.contiguity_bonus(terms, rows, texts)) * _Scorer.figure_factor(terms, texts)
     if query.options.proximity:
         scores = scores * proximity_factor(terms, texts)
     order = np.lexsort((rows, -scores))[:limit]
-    return rows[order], scores[order]
+    return found.scorer.global_rows(rows[order]), scores[order]
 
 
 MAX_POSITIONS = 64
@@ -709,7 +798,7 @@ class KnowledgeBase:
                 score=float(score),
                 rank=rank_no,
             ))
-        matched = np.nonzero(found.match)[0]
+        matched = found.matched()
         notice = parsed.notice
         if parsed.groups and len(parsed.groups) == 1 and not query.prefer_years and \
                 all(understand.year_mentions(analysis.fold(a.text))[0] for a in parsed.groups[0]):

@@ -191,3 +191,23 @@ def test_whole_words_rank_above_character_runs(kb: KnowledgeBase) -> None:
     assert rows.size == 2 and (content[rows] > 0).all()  # found as a word in the text of both
     pairs_only = scorer._pairs_weight(rows.size)
     assert (content[rows] > pairs_only).all()
+
+
+def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_gives(built_index: Path) -> None:
+    """The fast path (vectors over the rows holding a query word) against the plain one (every row)."""
+    from kb.evaluate import parse_eval_lines
+    from kb.search import _preference, evaluate
+    from kb.understand import compile_query, parse_query
+
+    kb = KnowledgeBase(built_index)
+    opened = kb._current()
+    cases = parse_eval_lines((Path(__file__).parent / "eval-typed.tsv").read_text(encoding="utf-8").splitlines())
+    queries = [c.query for c in cases] + ["综合交通投资 -太龙", "\"重点工程\" 2023", "公交 OR 出租车"]
+    for q in queries:
+        query = compile_query(parse_query(q))
+        allowed = opened.allowed(query.doc_ids, query.years, query.dates)
+        fast = evaluate(opened.text, query, allowed, _preference(opened, query))
+        slow = evaluate(opened.text, query, allowed, _preference(opened, query), every_row=True)
+        assert np.array_equal(fast.matched(), slow.matched()), q
+        assert np.allclose(fast.score[fast.match], slow.score[slow.match]), q
+        assert fast.partial == slow.partial, q
