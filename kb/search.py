@@ -81,9 +81,9 @@ STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this sha
 MIN_COVER = 0.5  # with no passage holding every term: those holding at least this share (idf-weighted)
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
 # a year the query names: passages whose section reports on it, then documents reporting on it
-YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 6.0, 4.0, 1.5, 1.25
-YEAR_PLANNED = 2.5  # … a document that reviews the year before and plans this one (outside its sections)
-PLAN_DOCUMENT = 4.0  # a five-year plan the query names: the plan's own document, as a year's report
+YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 12.0, 8.0, 1.5, 1.25
+YEAR_PLANNED = 5.0  # … a document that reviews the year before and plans this one (outside its sections)
+PLAN_DOCUMENT = YEAR_DOCUMENT  # a five-year plan the query names: its own document, as a year's report
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 
