@@ -13,6 +13,7 @@ query marks the Simplified passage and ``ＡＢＣ`` marks ``abc``. Everything e
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from kb.analysis import fold
@@ -25,13 +26,12 @@ _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』
 
 def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[tuple[int, int]]:
     """Character spans of every occurrence of every term, both folded, merged where they touch."""
-    haystack = folded if folded is not None else fold(text)
+    haystack = folded if folded is not None and len(folded) == len(text) else fold(text)
     spans: list[tuple[int, int]] = []
-    for term in {fold(t) for t in terms if t}:
+    for term in _folded_terms(tuple(terms)):
         if len(term) > 1:
             # also found through quotes or brackets (岭路先锋 in “岭”路先锋): marked the same way
-            pattern = _TRANSPARENT_RUN.join(re.escape(ch) for ch in term)
-            spans.extend(m.span() for m in re.finditer(pattern, haystack))
+            spans.extend(m.span() for m in _see_through(term).finditer(haystack))
         start = haystack.find(term)
         while start != -1:
             spans.append((start, start + len(term)))
@@ -44,6 +44,16 @@ def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[t
         else:
             merged.append((s, e))
     return merged
+
+
+@lru_cache(maxsize=512)
+def _folded_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(fold(t) for t in terms if t))
+
+
+@lru_cache(maxsize=2048)
+def _see_through(term: str) -> re.Pattern[str]:
+    return re.compile(_TRANSPARENT_RUN.join(re.escape(ch) for ch in term))
 
 
 def mark_html(text: str, spans: list[tuple[int, int]], offset: int = 0) -> str:
@@ -62,9 +72,10 @@ def mark_html(text: str, spans: list[tuple[int, int]], offset: int = 0) -> str:
     return "".join(out)
 
 
-def snippet_html(text: str, terms: list[str], limit: int = SNIPPET_CHARS) -> str:
-    """The best window of whole sentences (≤ ``limit`` chars) around the matches, marked and escaped."""
-    spans = find_spans(text, terms)
+def snippet_html(text: str, terms: list[str], limit: int = SNIPPET_CHARS, folded: str | None = None) -> str:
+    """The best window of whole sentences (≤ ``limit`` chars) around the matches, marked and escaped;
+    ``folded``: the text already folded (the index keeps it), to save folding it again."""
+    spans = find_spans(text, terms, folded)
     if len(text) <= limit:
         return mark_html(text, spans)
     start, end = best_window(text, spans, limit)

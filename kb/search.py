@@ -793,7 +793,7 @@ class KnowledgeBase:
                 date=data.get("d", ""),
                 section_path=tuple(data.get("sp", ())),
                 text=text,
-                snippet_html=snippet_html(text, marks),
+                snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
                 anchor=data.get("a", ""),
                 score=float(score),
                 rank=rank_no,
@@ -847,6 +847,14 @@ class KnowledgeBase:
                         "section_anchor": p["section_anchor"], "text": data["body"][p["start"]:p["end"]],
                         "url": f"/p/{passage_id}", "doc_url": f"/doc/{doc_id}#{p['anchor']}"}
         raise NotFoundError(f"no passage with id {passage_id!r}")
+
+
+def _folded_text(opened: _Version, row: int) -> str | None:
+    """A row's text as the index keeps it, folded (``None`` if it cannot be read)."""
+    try:
+        return opened.text.text(row).decode("utf-8")
+    except (UnicodeDecodeError, OSError, IndexError):
+        return None
 
 
 def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
