@@ -68,6 +68,12 @@ def _chinese_numbering(document) -> str:
 def _numbered(paragraph, num_id: str, ilvl: int) -> None:
     from docx.oxml import parse_xml
 
+    if num_id == "typed":
+        marker = {"总体情况": "一、", "交通投资": "（一）", "公路建设": "（二）", "重点工作": "二、", "加快项目建设": "1.",
+                  "下一步打算": "三、"}[paragraph.text]
+        paragraph.text = marker + paragraph.text
+        return
+
     ppr = paragraph._p.get_or_add_pPr()
     ppr.append(parse_xml(f'<w:numPr xmlns:w="{W_NS}"><w:ilvl w:val="{ilvl}"/><w:numId w:val="{num_id}"/></w:numPr>'))
 
@@ -81,9 +87,10 @@ def _heiti(run) -> None:
     rpr.rFonts.set(qn("w:eastAsia"), "黑体")
 
 
-def make_docx(path: Path, *, title_in_body: bool = True) -> Path:
+def make_docx(path: Path, *, title_in_body: bool = True, numbered: bool = True) -> Path:
     """The report as Word writes it: styled headings numbered by Word (the text holds no 一、),
-    a typed-marker bold 黑体 heading, a table, a page header and a footer with a page number."""
+    a typed-marker bold 黑体 heading, a table, a page header and a footer with a page number.
+    ``numbered=False``: the markers typed into the headings instead."""
     import datetime
 
     import docx
@@ -98,7 +105,7 @@ def make_docx(path: Path, *, title_in_body: bool = True) -> Path:
     footer.text = "— "
     footer._p.append(parse_xml(f'<w:fldSimple xmlns:w="{W_NS}" w:instr="PAGE"><w:r><w:t>1</w:t></w:r></w:fldSimple>'))
     footer.add_run(" —")
-    num = _chinese_numbering(d)
+    num = _chinese_numbering(d) if numbered else "typed"
     if title_in_body:
         d.add_paragraph(TITLE, style="Title")
     d.add_paragraph(INTRO)
@@ -151,11 +158,15 @@ def make_pdf(path: Path, *, outline: bool, bare_outline: bool = False, password:
 
     class Report(FPDF):
         def header(self) -> None:
+            if image_only:  # a scan: an image of the page and nothing else
+                return
             self.set_font("wqy", size=9)
             self.cell(0, 6, "某县交通运输局文件", align="C")
             self.ln(10)
 
         def footer(self) -> None:
+            if image_only:
+                return
             self.set_y(-12)
             self.set_font("wqy", size=9)
             self.cell(0, 6, f"— {self.page_no()} —", align="C")
@@ -305,4 +316,62 @@ def make_ofd(path: Path, *, chars_per_line: int = 36, lines_per_page: int = 24, 
         zf.writestr("Doc_0/Tpls/Tpl_0/Content.xml", template)
         for k, lines in enumerate(pages):
             zf.writestr(f"Doc_0/Pages/Page_{k}/Content.xml", page_xml(k + 1, lines))
+    return path
+
+
+def soffice_convert(source: Path, fmt: str, out_dir: Path) -> Path:
+    """``source`` converted by LibreOffice headless to ``fmt`` (doc, rtf) in ``out_dir``."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("soffice")
+    assert binary, "LibreOffice (soffice) is needed to make the fixture"
+    profile = out_dir / ".lo-profile"
+    subprocess.run([binary, "--headless", "--norestore", f"-env:UserInstallation={profile.resolve().as_uri()}",
+                    "--convert-to", fmt, "--outdir", str(out_dir), str(source)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=180)
+    shutil.rmtree(profile, ignore_errors=True)
+    made = out_dir / f"{source.stem}.{fmt}"
+    assert made.is_file(), f"LibreOffice made no {made}"
+    return made
+
+
+def report_html() -> str:
+    """The report as a web page in the official style (paragraphs indented two characters)."""
+    from html import escape
+
+    out = ['<!doctype html><html><head><meta charset="utf-8"><title>' + TITLE + '</title><style>'
+           'body{font-family:"WenQuanYi Micro Hei";font-size:16px;width:34em;margin:2em auto}'
+           'p{text-indent:2em;margin:.8em 0;line-height:1.6}h1{text-align:center;font-size:22px}'
+           'h2,h3,h4{font-size:16px;text-indent:2em;margin:.8em 0}</style></head><body>']
+    tags = {0: "h2", 1: "h3", 2: "h4"}
+    for kind, text, level in _pdf_blocks():
+        if kind == "title":
+            out.append(f"<h1>{escape(text)}</h1>")
+        elif kind == "h":
+            out.append(f"<{tags[level]}>{escape(text)}</{tags[level]}>")
+        elif text == LONG:  # long enough to wrap over several lines
+            out.append(f"<p>{escape(text)}</p>")
+        else:
+            out.append(f"<p>{escape(text)}</p>")
+    out.append("</body></html>")
+    return "".join(out)
+
+
+def chromium_pdf(path: Path) -> Path:
+    """The report page printed to PDF by headless Chromium (no outline: headings come from the text)."""
+    import shutil
+    import subprocess
+
+    binary = shutil.which("chromium")
+    assert binary, "Chromium is needed to make the fixture"
+    page = path.with_suffix(".html")
+    page.write_text(report_html(), encoding="utf-8")
+    profile = path.parent / ".chromium-profile"
+    subprocess.run([binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={path}", page.as_uri()],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+    shutil.rmtree(profile, ignore_errors=True)
+    page.unlink()
+    assert path.is_file() and path.stat().st_size > 0
     return path

@@ -67,7 +67,7 @@ def read_docx(path: Path) -> Extracted:
 def format_number(value: int, fmt: str) -> str:
     """A counter value in one of Word's ``w:numFmt`` formats (unknown ones as decimal)."""
     if fmt in ("chineseCounting", "chineseCountingThousand", "japaneseCounting", "taiwaneseCounting",
-               "ideographDigital", "taiwaneseDigital"):
+               "taiwaneseCountingThousand", "ideographDigital", "taiwaneseDigital"):  # LibreOffice writes the last ones
         return _counting(value, _CN) if fmt != "ideographDigital" else "".join(_CN[int(d)] for d in str(value))
     if fmt == "chineseLegalSimplified":
         return _counting(value, _CN_LEGAL, ten="拾")

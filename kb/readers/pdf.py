@@ -58,8 +58,11 @@ def read_pdf(path: Path, *, max_pages: int | None = None) -> Extracted:
     finally:
         pdf.close()
     created = _PDF_DATE.match(meta.get("CreationDate", "") or "")
+    text = body_text(pages, outline)
+    if count and not text.strip():  # only a page number or a running header over the scanned image
+        raise LoadError(path, "no text layer (scanned?): kb reads a PDF's text, not its images")
     return Extracted(
-        text=body_text(pages, outline),
+        text=text,
         fallback_title=(meta.get("Title") or "").strip(),
         fallback_date="-".join(created.groups()) if created else "",
         pages=count,
