@@ -197,13 +197,25 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
         candidates = ["utf-8-sig"]
     else:
         if b"\x00" in raw[:65536]:
-            raise LoadError(path, "binary file (contains NUL bytes), not text")
-        candidates = ["utf-8", "gb18030"]
+            guessed = _detect(raw, ["utf_16_le", "utf_16_be"])  # UTF-16 saved without a BOM
+            if guessed is None:
+                raise LoadError(path, "binary file (contains NUL bytes), not text")
+            candidates = [guessed]
+        else:
+            candidates = ["utf-8", "gb18030"]
     for encoding in candidates:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "gb18030" and _unlike_gb(text):
+            # Big5 bytes decode as GB18030 too, into rare characters (籓芖跋ユ): ask charset-normalizer
+            guessed = _detect(raw, ["big5", "cp950", "big5hkscs", "gb18030"])
+            if guessed and guessed.replace("_", "") not in ("gb18030", "gbk", "gb2312"):
+                try:
+                    text = raw.decode(guessed)
+                except UnicodeDecodeError:
+                    pass
         break
     else:
         raise LoadError(path, f"cannot decode as {' or '.join(candidates)}")
@@ -211,6 +223,32 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
     if controls > max(8, len(text[:65536]) // 100):
         raise LoadError(path, "binary file (control characters), not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _detect(raw: bytes, encodings: list[str]) -> str | None:
+    """charset-normalizer's best guess among ``encodings`` (``None``: none fits)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[: 1 << 20], cp_isolation=encodings).best()
+    return best.encoding if best is not None else None
+
+
+def _unlike_gb(text: str) -> bool:
+    """Whether text read as GB18030 is full of characters a GB document rarely holds (outside GB2312).
+
+    >>> _unlike_gb("某县交通运输局工作计划"), _unlike_gb("籓芖跋ユ硄砞厨羆砰薄猵侯ユ硄щ戈货じゑ糤")
+    (False, True)
+    """
+    cjk = [ch for ch in text[:20000] if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"]
+    if len(cjk) < 8:
+        return False
+    rare = 0
+    for ch in cjk:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            rare += 1
+    return rare > 0.2 * len(cjk)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
