@@ -707,6 +707,28 @@ class KnowledgeBase:
             raise NotFoundError(f"no document with id {doc_id!r}")
         return _load_doc_json(str(self._version), doc_id)
 
+    def original(self, doc_id: str) -> Path:
+        """The file a document was read from, as the manifest records it (never a path from a request).
+
+        ``NotFoundError`` for an unknown id, or when the file is gone or changed since the build
+        (what would be served is then no longer what was indexed).
+        """
+        self._refresh()
+        if doc_id not in self._manifest.get("docs", {}):
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        for key, rec in self._manifest.get("files", {}).items():
+            if rec.get("doc_id") != doc_id:
+                continue
+            path = Path(key)
+            try:
+                st = path.stat()
+            except OSError:
+                break
+            if path.is_file() and st.st_size == rec.get("size"):
+                return path
+            break
+        raise NotFoundError(f"the original file of {doc_id!r} is no longer where it was indexed from")
+
     def toc(self, doc_id: str) -> dict:
         data = self.document(doc_id)
         d = data["document"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
 
 from kb.errors import NotFoundError
 from kb.models import SearchResult
@@ -19,6 +19,14 @@ from web.render import PATH_SEPARATOR, PassageView, citation, document_view, que
 
 pages = Blueprint("pages", __name__)
 api = Blueprint("api", __name__, url_prefix="/api")
+
+# what a browser needs to open or save each format (mimetypes lacks .ofd/.wps and guesses .md oddly)
+ORIGINAL_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword", ".wps": "application/vnd.ms-works", ".rtf": "application/rtf",
+    ".pdf": "application/pdf", ".ofd": "application/ofd", ".txt": "text/plain", ".md": "text/markdown",
+    ".markdown": "text/markdown", ".html": "text/html", ".htm": "text/html",
+}
 
 EXAMPLE_QUERIES = ("综合交通投资", "四好农村路", "营商环境", '"城乡公交" 一体化', "安全生产 -事故", "year:2023 公路")
 
@@ -108,6 +116,14 @@ def document(doc_id: str) -> Any:
                         root + url_for("pages.permalink", passage_id=p.passage_id))
 
     return render_template("doc.html", view=view, q=q, cite=cite, separator=PATH_SEPARATOR)
+
+
+@pages.get("/doc/<doc_id>/original")
+def original(doc_id: str) -> Any:
+    """The file the document was read from, as an attachment: the path comes from the manifest only."""
+    path = get_kb().original(doc_id)
+    mimetype = ORIGINAL_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name, max_age=0)
 
 
 @pages.get("/p/<passage_id>")
