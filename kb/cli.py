@@ -229,6 +229,8 @@ def bench(corpus_dirs: tuple[Path, ...], query_files: tuple[Path, ...], out_dir:
                        sample=sample, skip_baselines=skip_baselines, repeat=repeat, workers=workers,
                        log=lambda msg: click.echo(f"[{time.strftime('%H:%M:%S')}] {msg}", err=True))
     click.echo(report.table())
+    if report.formats:
+        click.echo("\n" + report.formats_table())
     click.echo(f"\nreports: {report.json_path}  {report.md_path}")
     if report.failed:
         sys.exit(1)

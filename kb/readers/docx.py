@@ -200,6 +200,35 @@ class _Reader:
         self.numbering = _Numbering.from_document(document)
         self.lines: list[str] = []
         self.title = ""
+        # python-docx's paragraph.style scans every style each time (~1.5 ms): look them up once
+        self.styles: dict[str, object] = {}
+        self.default_style = None
+        for style in document.styles.element.findall(f"{W}style"):
+            if style.get(f"{W}type") != "paragraph":
+                continue
+            self.styles[style.get(f"{W}styleId")] = style
+            if style.get(f"{W}default") in ("1", "true", "on"):
+                self.default_style = style
+        self._chains: dict[str | None, tuple[str, list]] = {}
+
+    def _style(self, p) -> tuple[str, list]:
+        """(style name, the pPr of the style and of each style it is based on) of a paragraph."""
+        ppr = p._p.pPr
+        pstyle = ppr.find(f"{W}pStyle") if ppr is not None else None
+        style_id = pstyle.get(f"{W}val") if pstyle is not None else None
+        if style_id not in self._chains:
+            el = self.styles.get(style_id) if style_id else self.default_style
+            name, chain, seen = "", [], set()
+            while el is not None and id(el) not in seen:
+                seen.add(id(el))
+                if not name:
+                    n = el.find(f"{W}name")
+                    name = n.get(f"{W}val", "") if n is not None else ""
+                chain.append((el.find(f"{W}pPr"), el.find(f"{W}name")))
+                based = el.find(f"{W}basedOn")
+                el = self.styles.get(based.get(f"{W}val")) if based is not None else None
+            self._chains[style_id] = (_ui_name(name), chain)
+        return self._chains[style_id]
 
     def extract(self) -> Extracted:
         body = self.document.element.body
@@ -231,12 +260,11 @@ class _Reader:
                     self._walk(content)
 
     def _paragraph(self, p) -> None:
-        style = p.style
-        style_name = (style.name or "") if style is not None else ""
+        style_name, chain = self._style(p)
         if _TOC_NAME.match(style_name):
             return
         text = _clean(p.text)
-        num_id, ilvl = self._num_pr(p)
+        num_id, ilvl = self._num_pr(p, chain)
         label = self.numbering.label(num_id, ilvl) if num_id else ""  # counted even for an empty line
         if not text:
             return
@@ -244,7 +272,7 @@ class _Reader:
             if not self.title:
                 self.title = text
                 return
-        level = self._outline_level(p)
+        level = self._outline_level(p, chain)
         line = label + text if label and not text.startswith(label) else text
         if level is not None:
             from kb.chunker import heading_of  # the chunker owns what a heading looks like
@@ -254,13 +282,9 @@ class _Reader:
                 line = "#" * min(level + 2, 6) + " " + line
         self.lines.append(line)
 
-    def _num_pr(self, p) -> tuple[str, int]:
+    def _num_pr(self, p, chain: list) -> tuple[str, int]:
         """(numId, ilvl) of the paragraph, from its own properties or its style's."""
-        sources = [p._p.pPr]
-        style = p.style
-        while style is not None:
-            sources.append(style.element.pPr)
-            style = style.base_style
+        sources = [p._p.pPr] + [ppr for ppr, _name in chain]
         num_id, ilvl = "", None
         for ppr in sources:
             if ppr is None:
@@ -278,15 +302,10 @@ class _Reader:
                 break
         return num_id, ilvl or 0
 
-    def _outline_level(self, p) -> int | None:
+    def _outline_level(self, p, chain: list) -> int | None:
         """0 for a top heading …; ``None`` for body text (outline level 9 or none)."""
-        style = p.style
-        sources = [p._p.pPr]
-        names: list[str] = []
-        while style is not None:
-            sources.append(style.element.pPr)
-            names.append(style.name or "")
-            style = style.base_style
+        sources = [p._p.pPr] + [ppr for ppr, _name in chain]
+        names = [_ui_name(n.get(f"{W}val", "")) for _ppr, n in chain if n is not None]
         for ppr in sources:
             if ppr is None:
                 continue
@@ -325,6 +344,12 @@ class _Reader:
                 name = header[k] if k < len(header) else ""
                 parts.append(f"{name}：{value}" if name and name != value else value)
             self.lines.append("；".join(parts))
+
+
+def _ui_name(name: str) -> str:
+    """Word stores built-in style names in lower case ("heading 1"); python-docx shows "Heading 1"."""
+    return {"heading": "Heading", "title": "Title"}.get(name.split(" ")[0], name.split(" ")[0]) + \
+        name[len(name.split(" ")[0]):] if name else name
 
 
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]+|[ \t]+(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
