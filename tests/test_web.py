@@ -548,3 +548,14 @@ def test_original_docx_mime_and_gone_file(tmp_path: Path) -> None:
         response.close()
         source.unlink()
         assert client.get(f"/doc/{doc_id}/original").status_code == 404
+
+
+def test_status_page_and_json(web_client: FlaskClient, kb: KnowledgeBase) -> None:
+    """``/status`` and ``/api/status``: served version, counts, build time, failed files (none here);
+    not watching when served without ``--watch``."""
+    data = web_client.get("/api/status").get_json()
+    assert data["version"] == kb.version and data["version"].startswith("v-")
+    assert data["documents"] == len(kb.docs()) and data["passages"] == sum(d["passages"] for d in kb.docs())
+    assert data["built"][:2] == "20" and data["failed"] == [] and data["watch"] == {"watching": False}
+    page = html(web_client, "/status")
+    assert f"{data['documents']} 篇" in page and "所有文件均已读入" in page and "kb serve --watch" in page

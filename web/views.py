@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from kb.errors import NotFoundError
 from kb.models import SearchResult
@@ -135,6 +135,19 @@ def permalink(passage_id: str) -> Any:
     return redirect(target, code=302)
 
 
+def _status() -> dict:
+    """The served index and, under ``kb serve --watch``, the watcher's last look and build."""
+    data = get_kb().status()
+    watcher = current_app.config.get("KB_WATCHER")
+    data["watch"] = watcher.state.to_json() if watcher is not None else {"watching": False}
+    return data
+
+
+@pages.get("/status")
+def status() -> Any:
+    return render_template("status.html", status=_status())
+
+
 @pages.get("/healthz")
 def healthz() -> Any:
     kb = get_kb()
@@ -165,6 +178,11 @@ def api_doc(doc_id: str) -> Any:
     return jsonify({**toc, "breadcrumb": data["document"].get("breadcrumb", ""), "path": meta.get("path", ""),
                     "passages": meta.get("passages", len(data["passages"])),
                     "url": url_for("pages.document", doc_id=doc_id)})
+
+
+@api.get("/status")
+def api_status() -> Any:
+    return jsonify(_status())
 
 
 @api.get("/passages/<passage_id>")
