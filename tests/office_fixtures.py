@@ -319,6 +319,23 @@ def make_ofd(path: Path, *, chars_per_line: int = 36, lines_per_page: int = 24, 
     return path
 
 
+def require_tools(*names: str) -> None:
+    """Skip (locally) or fail (CI: ``KB_REQUIRE_BROWSER=1``, set by .ci/run, which installs them) when a
+    fixture-making tool is missing."""
+    import os
+    import shutil
+
+    import pytest
+
+    missing = [n for n in names if shutil.which(n) is None]
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not installed (apt-get install libreoffice-writer-nogui chromium)"
+    if os.environ.get("KB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason}: .ci/run installs them, so these tests must run", pytrace=False)
+    pytest.skip(reason)
+
+
 def soffice_convert(source: Path, fmt: str, out_dir: Path) -> Path:
     """``source`` converted by LibreOffice headless to ``fmt`` (doc, rtf) in ``out_dir``."""
     import shutil

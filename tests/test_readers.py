@@ -32,7 +32,7 @@ from kb.readers.docx import read_docx
 from kb.readers.ofd import read_ofd
 from kb.readers.pdf import read_pdf
 from office_fixtures import (INVEST, LONG, QUOTE_LINE, TABLE, TITLE, TREE, chromium_pdf, make_docx, make_ofd,
-                             make_pdf, soffice_convert, tree_of)
+                             make_pdf, require_tools, soffice_convert, tree_of)
 
 BARE_TREE = [("", "总体情况", [("", "交通投资", []), ("", "公路建设", [])]),
              ("", "重点工作", [("", "加快项目建设", [])]),
@@ -77,6 +77,7 @@ def _bomb(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A corpus of every format (and broken files), built once: {"corpus", "index", "build"}."""
+    require_tools("soffice", "chromium")
     corpus = tmp_path_factory.mktemp("office-corpus")
     work = tmp_path_factory.mktemp("office-work")
     make_docx(corpus / "word.docx")
@@ -298,6 +299,7 @@ def test_legacy_batch_converts_same_named_files_apart(tmp_path: Path) -> None:
     """Two ``报告.doc`` in different folders each get their own conversion, in one soffice call."""
     from kb.readers.legacy import convert_batch
 
+    require_tools("soffice")
     doc = soffice_convert(make_docx(tmp_path / "src.docx"), "doc", tmp_path)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
