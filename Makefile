@@ -28,8 +28,9 @@ $(TESTSTAMP): pyproject.toml | $(BIN)/python
 index: $(STAMP)
 	$(BIN)/kb build --corpus corpus --index index || [ -f index/CURRENT ]
 
+# --watch: a file saved into corpus/ is searchable seconds later (incremental build in the background)
 serve: index
-	$(BIN)/kb serve --index index --host $(HOST) --port $(PORT)
+	$(BIN)/kb serve --index index --host $(HOST) --port $(PORT) --watch --corpus corpus
 
 test: $(TESTSTAMP)
 	$(BIN)/python -m pytest -q

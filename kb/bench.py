@@ -151,6 +151,21 @@ class BenchReport:
     notes: list[str] = field(default_factory=list)
     json_path: str = ""
     md_path: str = ""
+    formats: list[FormatSpeed] = field(default_factory=list)  # kb's ingestion speed per file format
+
+    def formats_table(self) -> str:
+        """Ingestion (load + chunk) speed per format, as the CLI prints it under the main table."""
+        if not self.formats:
+            return ""
+        rows = [["format", "files", "MB", "pages", "seconds", "MB/s", "pages/s"]]
+        for f in self.formats:
+            rows.append([f.format, str(f.files), f"{f.mb:.2f}", str(f.pages or ""), f"{f.seconds:.2f}",
+                         f"{f.mb_per_s:.2f}", f"{f.pages_per_s:.1f}" if f.pages else ""])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                 for r in rows]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "ingestion by format (load_document + chunk, one process)\n" + "\n".join(lines)
 
     @property
     def failed(self) -> list[str]:
@@ -205,6 +220,8 @@ class BenchReport:
                   for o in self.systems if o != "kb"}
         return {"machine": self.machine, "config": self.config, "corpus": self.corpus, "queries": self.queries,
                 "systems": {k: asdict(v) for k, v in self.systems.items()}, "ratios_kb_better_by": ratios,
+                "ingest_by_format": [dict(asdict(f), mb_per_s=f.mb_per_s, pages_per_s=f.pages_per_s)
+                                     for f in self.formats],
                 "notes": self.notes}
 
     def to_markdown(self) -> str:
@@ -231,6 +248,8 @@ class BenchReport:
         parts += [f"- {n}" for n in self.notes]
         for s in self.systems.values():
             parts += [f"- **{s.name}**: {n}" for n in s.notes]
+        if self.formats:
+            parts += ["", "## Ingestion by format", "", "```", self.formats_table(), "```"]
         parts += ["", "## Slowest queries", ""]
         for s in self.systems.values():
             slow = ", ".join(f"`{qq}` {ms:.0f} ms" for qq, ms in s.slowest[:8])
@@ -243,6 +262,133 @@ class BenchReport:
                 parts.append(f"| {s.name} | {phase} | {d['main_hwm_mb']:.0f} | {d['children_hwm_mb']:.0f} | "
                              f"{d['tree_peak_mb']:.0f} |")
         return "\n".join(parts) + "\n"
+
+
+@dataclass
+class FormatSpeed:
+    """How fast kb reads one file format: files, their size and pages, and the seconds it took."""
+
+    format: str
+    files: int = 0
+    mb: float = 0.0
+    pages: int = 0
+    seconds: float = 0.0
+    failed: int = 0
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.mb / self.seconds if self.seconds else 0.0
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.seconds if self.seconds else 0.0
+
+
+FORMAT_SAMPLE = 8  # text documents turned into .docx (and, with LibreOffice, .pdf and .doc) per run
+
+
+def format_samples(texts: list[Path], out: Path, log: Log | None = None) -> list[Path]:
+    """The same documents in the office formats: .docx written with python-docx (title styled, one
+    paragraph a line), then .pdf and .doc printed from it by LibreOffice when it is installed."""
+    import docx
+
+    from kb.loaders import load_document
+    from kb.readers import legacy
+
+    say = log or (lambda _msg: None)
+    out.mkdir(parents=True, exist_ok=True)
+    made: list[Path] = []
+    for k, path in enumerate(texts[:FORMAT_SAMPLE]):
+        try:
+            doc = load_document(path, path.parent)
+        except KbError:
+            continue
+        d = docx.Document()
+        d.add_paragraph(doc.title, style="Title")
+        for line in doc.body.split("\n"):
+            if line.strip():
+                d.add_paragraph(line.lstrip("#").strip())
+        target = out / f"sample-{k}.docx"
+        d.save(str(target))
+        made.append(target)
+    binary = legacy.soffice()
+    if binary is None:
+        say("LibreOffice not installed: no .pdf/.doc samples (apt-get install libreoffice-writer-nogui)")
+        return made
+    for fmt in ("pdf", "doc"):
+        profile = out / f".profile-{fmt}"
+        try:
+            subprocess.run([binary, "--headless", "--norestore", f"-env:UserInstallation={profile.resolve().as_uri()}",
+                            "--convert-to", fmt, "--outdir", str(out)] + [str(p) for p in made if p.suffix == ".docx"],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=300, check=False)
+        except (subprocess.TimeoutExpired, OSError) as exc:
+            say(f"LibreOffice could not make .{fmt} samples: {exc}")
+        shutil.rmtree(profile, ignore_errors=True)
+        made += sorted(out.glob(f"sample-*.{fmt}"))
+    return made
+
+
+def ingest_by_format(files: list[Path]) -> list[FormatSpeed]:
+    """Time :func:`kb.loaders.load_document` + :func:`kb.chunker.chunk` on each file, grouped by suffix.
+
+    .doc/.wps/.rtf are timed as a build reads them: one LibreOffice batch conversion (its time
+    shared among them) and the read of each converted file.
+    """
+    from kb.chunker import chunk
+    from kb.loaders import load_document
+    from kb.readers import legacy
+
+    speeds: dict[str, FormatSpeed] = {}
+    olds = [f for f in files if f.suffix.lower() in legacy.SUFFIXES]
+    converted: dict[Path, Path] = {}
+    convert_s = 0.0
+    tmp = Path(tempfile.mkdtemp(prefix="kb-bench-convert-"))
+    try:
+        if olds and legacy.soffice():
+            t0 = time.perf_counter()
+            converted = legacy.convert_batch(olds, tmp)
+            convert_s = time.perf_counter() - t0
+        for path in files:
+            fmt = path.suffix.lower().lstrip(".") or "(none)"
+            row = speeds.setdefault(fmt, FormatSpeed(fmt))
+            t0 = time.perf_counter()
+            try:
+                chunk(load_document(path, path.parent, converted=converted.get(path)))
+            except KbError:
+                row.failed += 1
+                continue
+            row.seconds += time.perf_counter() - t0
+            if path in converted:
+                row.seconds += convert_s / len(converted)
+            row.files += 1
+            row.mb += path.stat().st_size / 2**20
+            row.pages += _pages(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return sorted(speeds.values(), key=lambda f: f.format)
+
+
+def _pages(path: Path) -> int:
+    """Pages of a PDF or OFD file (0 for the formats without pages)."""
+    import pypdfium2 as pdfium
+
+    from kb.errors import LoadError
+
+    try:
+        if path.suffix.lower() == ".pdf":
+            pdf = pdfium.PdfDocument(str(path))
+            try:
+                return len(pdf)
+            finally:
+                pdf.close()
+        if path.suffix.lower() == ".ofd":
+            from kb.readers.ofd import read_ofd
+
+            return read_ofd(path).pages
+    except (LoadError, OSError, pdfium.PdfiumError):
+        return 0
+    return 0
 
 
 RATIO_LEGEND = ("kb vs X = how many times better kb is (X/kb for times, sizes, memory; kb/X for MB/s): "
@@ -970,6 +1116,7 @@ def run_bench(corpus_dirs: list[Path] | None = None, query_files: list[Path] | N
             results[system].notes.append(f"FAILED at {what}: {str(exc)[-1500:]}")
             say(f"[{system}] FAILED at {what}: {str(exc).splitlines()[-1] if str(exc) else exc}")
 
+    formats: list[FormatSpeed] = []
     work = Path(tempfile.mkdtemp(prefix="kb-bench-"))
     try:
         say(f"copying corpus {', '.join(map(str, roots))} to {work}")
@@ -1020,6 +1167,12 @@ def run_bench(corpus_dirs: list[Path] | None = None, query_files: list[Path] | N
         say(f"changed {changed.relative_to(work / 'corpus')}")
         for s in systems:
             attempt(s, "incremental build", lambda s=s: incremental(s))
+        say("ingestion by format: making .docx/.pdf/.doc samples of the corpus …")
+        texts = [f for f in files if f.suffix.lower() in (".txt", ".md", ".markdown")]
+        samples = format_samples(texts, work / "formats", say)
+        formats = ingest_by_format(files + samples)
+        for f in formats:
+            say(f"[{f.format}] {f.files} files, {f.mb_per_s:.2f} MB/s" + (f", {f.pages_per_s:.1f} pages/s" if f.pages else ""))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = BenchReport(
@@ -1027,7 +1180,8 @@ def run_bench(corpus_dirs: list[Path] | None = None, query_files: list[Path] | N
         corpus={"roots": [str(r) for r in roots], "files": len(files), "mb": mb, "sample": sample,
                 "changed_file": str(changed.relative_to(work / "corpus"))},
         queries=qinfo, config={"quick": quick, "repeat": repeat, "cold_runs": cold_runs, "top_k": TOP_K,
-                               "skip_baselines": skip_baselines, "kb_workers": workers})
+                               "skip_baselines": skip_baselines, "kb_workers": workers},
+        formats=formats)
     write_reports(report, Path(out_dir))
     return report
 

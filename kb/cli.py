@@ -189,19 +189,43 @@ def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 opens it up).")
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--threads", type=int, default=8, show_default=True)
+@click.option("--watch", is_flag=True, help="Rebuild incrementally in the background when corpus files change.")
+@click.option("--corpus", "corpus_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Corpus folder to watch (repeatable). Default: corpus or $KB_CORPUS.")
+@click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
+              help="Seconds between looks at the corpus (--watch).")
 @_kb_errors
-def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
+def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corpus_dirs: tuple[Path, ...],
+          interval: float) -> None:
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
     import waitress
 
     from kb.indexer import current_version
     from web import create_app
 
+    config: dict = {"KB_INDEX": str(index_dir)}
+    watcher = None
+    if watch:
+        from kb.watch import CorpusWatcher
+
+        roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
+        for root in roots:
+            if not root.is_dir():
+                raise click.ClickException(f"corpus folder not found: {root}")
+        watcher = CorpusWatcher(roots, index_dir, interval=interval, log=lambda m: click.echo(m, err=True))
+        if current_version(index_dir, required=False) is None:
+            watcher.build()  # the first build before serving: the pages need an index
+        config["KB_WATCHER"] = watcher.start()
+        click.echo(f"kb: watching {', '.join(map(str, roots))} (every {interval:g} s)", err=True)
     current_version(index_dir)  # fail early and clearly when there is no index
-    app = create_app({"KB_INDEX": str(index_dir)})
+    app = create_app(config)
     click.echo(f"kb: serving {index_dir} on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kb", clear_untrusted_proxy_headers=True,
-                   max_request_body_size=1 << 20)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="kb", clear_untrusted_proxy_headers=True,
+                       max_request_body_size=1 << 20)
+    finally:
+        if watcher is not None:
+            watcher.stop()
 
 
 @main.command()
@@ -229,6 +253,8 @@ def bench(corpus_dirs: tuple[Path, ...], query_files: tuple[Path, ...], out_dir:
                        sample=sample, skip_baselines=skip_baselines, repeat=repeat, workers=workers,
                        log=lambda msg: click.echo(f"[{time.strftime('%H:%M:%S')}] {msg}", err=True))
     click.echo(report.table())
+    if report.formats:
+        click.echo("\n" + report.formats_table())
     click.echo(f"\nreports: {report.json_path}  {report.md_path}")
     if report.failed:
         sys.exit(1)

@@ -1,6 +1,9 @@
 """A file path → ``Document``: bytes decoded, page chrome and front matter read off as metadata.
 
-One loader per format (``.txt``, ``.md``, ``.html``); :func:`load_document` picks by suffix.
+:func:`load_document` picks the reader by the file's first bytes (``%PDF``, ZIP, OLE, ``{\\rtf``),
+then by suffix: text (``.txt``, ``.md``, ``.html``) is decoded here; Word, PDF, OFD and the
+LibreOffice formats are read by :mod:`kb.readers` into text in the same heading grammar, so every
+format goes through the same title, date and chunking rules.
 
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -24,9 +27,13 @@ from pathlib import Path
 
 from kb.errors import LoadError
 from kb.models import Document
+from kb.readers import Extracted, sniff
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
-MAX_BYTES = 32 * 1024 * 1024  # a larger "document" is a dump or a mistake, not a report
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
+OFFICE_SUFFIXES = (".docx", ".pdf", ".ofd", ".doc", ".wps", ".rtf")
+SUFFIXES = TEXT_SUFFIXES + OFFICE_SUFFIXES
+MAX_BYTES = 32 * 1024 * 1024  # a larger text "document" is a dump or a mistake, not a report
+MAX_OFFICE_BYTES = 256 * 1024 * 1024  # a PDF or Word file carries images; its text is capped by the readers
 
 _CHROME_PATTERNS = [
     r"^(当前位置|您的位置|您现在的位置|所在位置)\s*[:：]?",
@@ -92,20 +99,43 @@ _SUBTITLE_DASH = re.compile(r"\s*(?:——|──|--)\s*")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-def load_document(path: Path, root: Path | None = None) -> Document:
-    """Read one corpus file into a ``Document``; raise ``LoadError`` naming the file when it cannot."""
+def load_document(path: Path, root: Path | None = None, *, converted: Path | None = None) -> Document:
+    """Read one corpus file into a ``Document``; raise ``LoadError`` naming the file when it cannot.
+
+    ``converted`` is a .docx LibreOffice already made of a .doc/.wps/.rtf file (the indexer converts
+    them in one batch, :func:`kb.readers.legacy.convert_batch`).
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise LoadError(path, f"unsupported file type {suffix or '(none)'}; kb reads {', '.join(SUFFIXES)}")
     try:
         size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(1024)
+    except OSError as exc:
+        raise LoadError(path, f"cannot read: {exc.strerror or exc}") from exc
+    kind = sniff(head)
+    if kind != "text" or suffix in OFFICE_SUFFIXES:
+        if size > MAX_OFFICE_BYTES:
+            raise LoadError(path, f"file is {size / 2**20:.0f} MB, over the {MAX_OFFICE_BYTES // 2**20} MB limit")
+        extracted = _read_office(path, kind, head, converted)
+        if extracted is not None:
+            doc = _from_text(extracted.text, {}, extracted.title, path, root, chrome=False,
+                             fallback_title=extracted.fallback_title,
+                             fallback_date=extracted.date or extracted.fallback_date)
+            if not doc.body.strip():
+                raise LoadError(path, "no text in the document (empty, or only images)")
+            return doc
+    try:
         if size > MAX_BYTES:
             raise LoadError(path, f"file is {size / 2**20:.0f} MB, over the {MAX_BYTES // 2**20} MB limit")
         raw = path.read_bytes()
     except OSError as exc:
         raise LoadError(path, f"cannot read: {exc.strerror or exc}") from exc
     text = decode(raw, path)
+    if suffix in OFFICE_SUFFIXES:  # an "office" file that is really a web page saved under that name
+        suffix = ".html"
     if suffix in (".html", ".htm"):
         title_hint, text = html_to_text(text)
     else:
@@ -115,6 +145,42 @@ def load_document(path: Path, root: Path | None = None) -> Document:
     if not doc.body.strip():
         raise LoadError(path, "no text after removing page chrome (empty document)")
     return doc
+
+
+def _read_office(path: Path, kind: str, head: bytes, converted: Path | None) -> Extracted | None:
+    """The reader for the file's content; ``None`` for a web page saved as .doc (read as HTML)."""
+    from kb.readers import legacy
+
+    suffix = path.suffix.lower()
+    if kind == "pdf":
+        from kb.readers.pdf import read_pdf
+
+        return read_pdf(path)
+    if kind == "zip":
+        if suffix == ".ofd" or _zip_has(path, "OFD.xml"):
+            from kb.readers.ofd import read_ofd
+
+            return read_ofd(path)
+        from kb.readers.docx import read_docx
+
+        return read_docx(path)
+    if kind in ("ole", "rtf"):
+        return legacy.read_legacy(path, converted)
+    if re.match(rb"\s*(?:\xef\xbb\xbf)?\s*<(?:!doctype|html|\?xml|meta|head)", head, re.I) and suffix in (".doc", ".wps"):
+        return None
+    expected = {".pdf": "a PDF (%PDF)", ".docx": "a ZIP package", ".ofd": "a ZIP package", ".rtf": "RTF ({\\rtf)",
+                ".doc": "a Word (OLE) file", ".wps": "a WPS (OLE) file"}[suffix]
+    raise LoadError(path, f"corrupt file: a {suffix} file that is not {expected} (damaged or misnamed)")
+
+
+def _zip_has(path: Path, name: str) -> bool:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return name in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def decode(raw: bytes, path: object = "<bytes>") -> str:
@@ -131,13 +197,25 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
         candidates = ["utf-8-sig"]
     else:
         if b"\x00" in raw[:65536]:
-            raise LoadError(path, "binary file (contains NUL bytes), not text")
-        candidates = ["utf-8", "gb18030"]
+            guessed = _detect(raw, ["utf_16_le", "utf_16_be"])  # UTF-16 saved without a BOM
+            if guessed is None:
+                raise LoadError(path, "binary file (contains NUL bytes), not text")
+            candidates = [guessed]
+        else:
+            candidates = ["utf-8", "gb18030"]
     for encoding in candidates:
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "gb18030" and _unlike_gb(text):
+            # Big5 bytes decode as GB18030 too, into rare characters (籓芖跋ユ): ask charset-normalizer
+            guessed = _detect(raw, ["big5", "cp950", "big5hkscs", "gb18030"])
+            if guessed and guessed.replace("_", "") not in ("gb18030", "gbk", "gb2312"):
+                try:
+                    text = raw.decode(guessed)
+                except UnicodeDecodeError:
+                    pass
         break
     else:
         raise LoadError(path, f"cannot decode as {' or '.join(candidates)}")
@@ -145,6 +223,32 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
     if controls > max(8, len(text[:65536]) // 100):
         raise LoadError(path, "binary file (control characters), not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _detect(raw: bytes, encodings: list[str]) -> str | None:
+    """charset-normalizer's best guess among ``encodings`` (``None``: none fits)."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[: 1 << 20], cp_isolation=encodings).best()
+    return best.encoding if best is not None else None
+
+
+def _unlike_gb(text: str) -> bool:
+    """Whether text read as GB18030 is full of characters a GB document rarely holds (outside GB2312).
+
+    >>> _unlike_gb("某县交通运输局工作计划"), _unlike_gb("籓芖跋ユ硄砞厨羆砰薄猵侯ユ硄щ戈货じゑ糤")
+    (False, True)
+    """
+    cjk = [ch for ch in text[:20000] if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af"]
+    if len(cjk) < 8:
+        return False
+    rare = 0
+    for ch in cjk:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            rare += 1
+    return rare > 0.2 * len(cjk)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -202,14 +306,19 @@ def display_path(path: Path, root: Path | None) -> str:
     return path.name
 
 
-def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, root: Path | None) -> Document:
+def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, root: Path | None, *,
+               chrome: bool = True, fallback_title: str = "", fallback_date: str = "") -> Document:
+    """Text → ``Document``. ``chrome=False`` for office formats: they hold no web-page chrome, and a
+    table row such as ``来源：统计局`` must stay text."""
     text = _R_ESCAPE.sub(_chr_or_keep, text).translate(_ZERO_WIDTH)
     head_with_comments = text[:3000]  # a comment such as <!-- 省长…在河南省第十三届… --> still names the venue
     text = _HTML_COMMENT.sub("", text).replace("\u00a0", " ").replace("\u3000", " ")
     breadcrumb, date, source = "", "", meta.get("source", "")
     if source.startswith(("http://", "https://")):
         source = ""  # a URL says where the file was scraped from, not which office issued it
-    lines = _cut_footer([ln.strip() for ln in text.split("\n")])
+    lines = [ln.strip() for ln in text.split("\n")]
+    if chrome:
+        lines = _cut_footer(lines)
     kept: list[str] = []
     i = 0
     while i < len(lines):
@@ -220,6 +329,9 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
             continue
         if len(line) == 1 and line in "（(【[“《" and i < len(lines) and lines[i]:
             lines[i] = line + lines[i]  # "（" / "三）改革开放…": a marker the scraper broke over two lines
+            continue
+        if not chrome:
+            kept.append(line)
             continue
         crumb = _BREADCRUMB.match(line)
         if crumb or (line == "首页" and _next_text(lines, i)[:1] in (">", "›")):
@@ -259,9 +371,13 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
     title = meta.get("title", "") or title_hint
     if not title:
         title, body_lines = _title_from_body(body_lines)
+    if not title:
+        title = fallback_title
     raw_title, title = title, _clean_title(title)
     if not date:  # the speech date: in the subtitle ("——2016年3月5日在…") or near the top of the text
         date = _date_from(meta.get("date", "")) or _date_from("\n".join([raw_title] + body_lines[:8]), cn_only=True)
+    if not date:
+        date = fallback_date
     if not date:  # a posting date the page kept in a comment: <!-- 2021-03-13 07:16 来源： 新华社 -->
         date = _date_from("\n".join(_HEAD_COMMENT_DATE.findall(head_with_comments)))
     date = _checked_date(date, title, path)

@@ -710,6 +710,16 @@ def _year(date: str) -> int:
     return int(date[:4]) if date[:4].isdigit() else -1
 
 
+def _shown_path(path: str) -> str:
+    """A failed file as the status page names it: its folder and name, not the machine's whole path.
+
+    >>> _shown_path("/srv/kb/corpus/reports/bad.docx")
+    'reports/bad.docx'
+    """
+    p = Path(path)
+    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
+
+
 class KnowledgeBase:
     """An opened index: search, documents, tables of contents, passages."""
 
@@ -824,6 +834,38 @@ class KnowledgeBase:
         if doc_id not in self._manifest.get("docs", {}):
             raise NotFoundError(f"no document with id {doc_id!r}")
         return _load_doc_json(str(self._version), doc_id)
+
+    def status(self) -> dict:
+        """The served version: its name, when it was built, document and passage counts, failed files."""
+        self._refresh()
+        m = self._manifest
+        docs = m.get("docs", {})
+        return {"version": self.version, "built": m.get("created", ""), "documents": len(docs),
+                "passages": sum(d.get("passages", 0) for d in docs.values()),
+                "failed": [{"path": _shown_path(e.get("path", "")), "reason": e.get("reason", "")}
+                           for e in m.get("errors", [])]}
+
+    def original(self, doc_id: str) -> Path:
+        """The file a document was read from, as the manifest records it (never a path from a request).
+
+        ``NotFoundError`` for an unknown id, or when the file is gone or changed since the build
+        (what would be served is then no longer what was indexed).
+        """
+        self._refresh()
+        if doc_id not in self._manifest.get("docs", {}):
+            raise NotFoundError(f"no document with id {doc_id!r}")
+        for key, rec in self._manifest.get("files", {}).items():
+            if rec.get("doc_id") != doc_id:
+                continue
+            path = Path(key)
+            try:
+                st = path.stat()
+            except OSError:
+                break
+            if path.is_file() and st.st_size == rec.get("size"):
+                return path
+            break
+        raise NotFoundError(f"the original file of {doc_id!r} is no longer where it was indexed from")
 
     def toc(self, doc_id: str) -> dict:
         data = self.document(doc_id)

@@ -67,6 +67,9 @@ def test_reports_are_written_as_json_and_markdown(report: BenchReport) -> None:
     assert "| metric | kb |" in markdown
     assert all(row.label in markdown for row in ROWS)
     assert (Path(report.json_path).parent / "latest.md").is_file()
+    formats = {f["format"]: f for f in data["ingest_by_format"]}
+    assert {"txt", "docx"} <= set(formats) and all(f["mb_per_s"] > 0 for f in formats.values())
+    assert "## Ingestion by format" in markdown
 
 
 def test_default_query_set_has_at_least_100_queries() -> None:
@@ -107,3 +110,31 @@ def test_percentile_interpolates_like_numpy() -> None:
     assert percentile([], 95) == 0.0
     assert percentile([5.0], 99) == 5.0
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
+
+
+def test_ingestion_speed_per_format(tmp_path: Path) -> None:
+    """``kb bench`` reads the corpus's documents again as .docx (python-docx) and .pdf/.doc (LibreOffice)
+    and reports MB/s for each format, pages/s for the paged ones."""
+    import shutil as _shutil
+
+    from conftest import MISSION_PATH
+    from kb.bench import format_samples, ingest_by_format
+
+    text = tmp_path / "t" / MISSION_PATH.name
+    text.parent.mkdir()
+    _shutil.copy(MISSION_PATH, text)
+    samples = format_samples([text], tmp_path / "formats")
+    suffixes = {p.suffix for p in samples}
+    assert ".docx" in suffixes
+    if _shutil.which("soffice"):
+        assert {".pdf", ".doc"} <= suffixes
+    rows = {f.format: f for f in ingest_by_format([text] + samples)}
+    assert set(rows) == {s.lstrip(".") for s in suffixes} | {"txt"}
+    for row in rows.values():
+        assert row.files == 1 and row.failed == 0 and row.mb > 0 and row.mb_per_s > 0, row
+    if "pdf" in rows:
+        assert rows["pdf"].pages >= 2 and rows["pdf"].pages_per_s > 0
+    report = BenchReport(systems={}, machine={}, corpus={}, queries={}, config={}, formats=list(rows.values()))
+    table = report.formats_table()
+    assert table.splitlines()[1].split()[:3] == ["format", "files", "MB"]
+    assert "docx" in table and "MB/s" in table

@@ -164,6 +164,27 @@ def test_utf16_big_endian(tmp_path: Path) -> None:
     assert (doc.title, doc.body) == ("某文件标题", "一、总体\n正文。")
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(tmp_path: Path, encoding: str) -> None:
+    """UTF-16 saved without a BOM (its NUL bytes once made it "binary"): charset-normalizer reads it."""
+    (tmp_path / "nobom.txt").write_bytes("某镇2023年工作总结\n一、基本情况\n全镇完成农村人居环境整治村12个。".encode(encoding))
+    doc = load_document(tmp_path / "nobom.txt", tmp_path)
+    assert (doc.title, doc.body) == ("某镇2023年工作总结", "一、基本情况\n全镇完成农村人居环境整治村12个。")
+
+
+def test_big5_not_read_as_gb18030_mojibake(tmp_path: Path) -> None:
+    """Big5 bytes decode as GB18030 without an error, into nonsense (籓芖跋ユ…); they are Big5."""
+    text = "臺北市交通局2023年工作總結\n一、總體情況\n全年完成綜合交通投資43.68億元，同比增長12.5%。\n二、公路建設\n農村公路新改建120公里。"
+    raw = text.encode("big5")
+    assert raw.decode("gb18030") != text  # no error, just wrong
+    (tmp_path / "big5.txt").write_bytes(raw)
+    doc = load_document(tmp_path / "big5.txt", tmp_path)
+    assert doc.title == "臺北市交通局2023年工作總結"
+    assert "全年完成綜合交通投資43.68億元" in doc.body
+    gbk = "某县交通运输局2024年工作计划\n一、总体要求\n全年完成综合交通投资43.68亿元。"
+    assert decode(gbk.encode("gbk")) == gbk  # GBK stays GBK
+
+
 def test_r_escapes_and_zero_width(tmp_path: Path) -> None:
     """``<U+00A0>`` written as text by R on Windows is the character; zero-width characters go."""
     raw = "某报告\n<U+00A0><U+00A0>一、总体情况\n各位代表：\u200d\n正文<U+3000>内容。".encode("gb18030")
@@ -199,9 +220,9 @@ def test_html_without_article_keeps_page_text() -> None:
 
 
 def test_unsupported_suffix_rejected(tmp_path: Path) -> None:
-    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
-    with pytest.raises(LoadError, match="unsupported file type .pdf"):
-        load_document(tmp_path / "a.pdf", tmp_path)
+    (tmp_path / "a.xlsx").write_bytes(b"PK\x03\x04")  # a spreadsheet is no document kb reads (a .pdf now is)
+    with pytest.raises(LoadError, match="unsupported file type .xlsx"):
+        load_document(tmp_path / "a.xlsx", tmp_path)
 
 
 # --- titles -------------------------------------------------------------------------------------

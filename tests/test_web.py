@@ -502,3 +502,60 @@ def test_corrected_query_is_shown_with_a_link_to_the_words_as_typed(web_client: 
     assert "已显示" not in as_typed
     data = web_client.get("/api/search?q=zhichao").get_json()
     assert data["corrected"] == "治超" and data["hits"]
+
+
+# --- the original file -----------------------------------------------------------------------------
+
+def test_original_file_downloads_from_the_manifest(web_client: FlaskClient) -> None:
+    """``/doc/<id>/original``: the very bytes that were indexed, as an attachment, with their MIME type;
+    the document page links to it."""
+    from conftest import MISSION_PATH
+
+    response = web_client.get(f"/doc/{MISSION_DOC}/original")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment") and MISSION_PATH.name in disposition
+    assert response.get_data() == MISSION_PATH.read_bytes()
+    response.close()  # the file is streamed: the response holds it open until closed
+    page = html(web_client, f"/doc/{MISSION_DOC}")
+    assert f'href="/doc/{MISSION_DOC}/original"' in page
+
+
+def test_original_unknown_or_traversal_is_404(web_client: FlaskClient) -> None:
+    for url in ("/doc/no-such-doc/original", "/doc/..%2F..%2Fetc%2Fpasswd/original", "/doc/../original"):
+        assert web_client.get(url).status_code == 404, url
+
+
+def test_original_docx_mime_and_gone_file(tmp_path: Path) -> None:
+    """A Word file is served as Word (a Chinese file name kept); once deleted from the corpus, 404."""
+    from office_fixtures import make_docx
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    source = make_docx(corpus / "工作总结.docx")
+    from kb.indexer import build_index
+
+    build_index([corpus], tmp_path / "index", workers=1)
+    app = create_app({"KB_INDEX": str(tmp_path / "index"), "TESTING": True})
+    doc_id = KnowledgeBase(tmp_path / "index").docs()[0]["doc_id"]
+    with app.test_client() as client:
+        response = client.get(f"/doc/{doc_id}/original")
+        assert response.status_code == 200
+        assert response.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        assert quote("工作总结.docx") in response.headers["Content-Disposition"]
+        assert response.get_data() == source.read_bytes()
+        response.close()
+        source.unlink()
+        assert client.get(f"/doc/{doc_id}/original").status_code == 404
+
+
+def test_status_page_and_json(web_client: FlaskClient, kb: KnowledgeBase) -> None:
+    """``/status`` and ``/api/status``: served version, counts, build time, failed files (none here);
+    not watching when served without ``--watch``."""
+    data = web_client.get("/api/status").get_json()
+    assert data["version"] == kb.version and data["version"].startswith("v-")
+    assert data["documents"] == len(kb.docs()) and data["passages"] == sum(d["passages"] for d in kb.docs())
+    assert data["built"][:2] == "20" and data["failed"] == [] and data["watch"] == {"watching": False}
+    page = html(web_client, "/status")
+    assert f"{data['documents']} 篇" in page and "所有文件均已读入" in page and "kb serve --watch" in page

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from kb.errors import NotFoundError
 from kb.models import SearchResult
@@ -19,6 +19,14 @@ from web.render import PATH_SEPARATOR, PassageView, citation, document_view, que
 
 pages = Blueprint("pages", __name__)
 api = Blueprint("api", __name__, url_prefix="/api")
+
+# what a browser needs to open or save each format (mimetypes lacks .ofd/.wps and guesses .md oddly)
+ORIGINAL_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".doc": "application/msword", ".wps": "application/vnd.ms-works", ".rtf": "application/rtf",
+    ".pdf": "application/pdf", ".ofd": "application/ofd", ".txt": "text/plain", ".md": "text/markdown",
+    ".markdown": "text/markdown", ".html": "text/html", ".htm": "text/html",
+}
 
 EXAMPLE_QUERIES = ("综合交通投资", "四好农村路", "营商环境", '"城乡公交" 一体化', "安全生产 -事故", "year:2023 公路")
 
@@ -110,6 +118,14 @@ def document(doc_id: str) -> Any:
     return render_template("doc.html", view=view, q=q, cite=cite, separator=PATH_SEPARATOR)
 
 
+@pages.get("/doc/<doc_id>/original")
+def original(doc_id: str) -> Any:
+    """The file the document was read from, as an attachment: the path comes from the manifest only."""
+    path = get_kb().original(doc_id)
+    mimetype = ORIGINAL_TYPES.get(path.suffix.lower(), "application/octet-stream")
+    return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name, max_age=0)
+
+
 @pages.get("/p/<passage_id>")
 def permalink(passage_id: str) -> Any:
     """The permanent link of a passage: 302 to its place in the document (keeps ``?q=``)."""
@@ -117,6 +133,19 @@ def permalink(passage_id: str) -> Any:
     q = request.args.get("q", "")
     target = url_for("pages.document", doc_id=p["doc_id"], q=q or None, _anchor=p["anchor"])
     return redirect(target, code=302)
+
+
+def _status() -> dict:
+    """The served index and, under ``kb serve --watch``, the watcher's last look and build."""
+    data = get_kb().status()
+    watcher = current_app.config.get("KB_WATCHER")
+    data["watch"] = watcher.state.to_json() if watcher is not None else {"watching": False}
+    return data
+
+
+@pages.get("/status")
+def status() -> Any:
+    return render_template("status.html", status=_status())
 
 
 @pages.get("/healthz")
@@ -149,6 +178,11 @@ def api_doc(doc_id: str) -> Any:
     return jsonify({**toc, "breadcrumb": data["document"].get("breadcrumb", ""), "path": meta.get("path", ""),
                     "passages": meta.get("passages", len(data["passages"])),
                     "url": url_for("pages.document", doc_id=doc_id)})
+
+
+@api.get("/status")
+def api_status() -> Any:
+    return jsonify(_status())
 
 
 @api.get("/passages/<passage_id>")
