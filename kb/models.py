@@ -107,29 +107,46 @@ class Hit:
     anchor: str
     score: float
     rank: int
+    source: str = ""  # the document's 信息来源, for citations
+    doc_hits: int = 1  # grouped results: matching passages in this document, this one included
+    more: tuple[Hit, ...] = ()  # grouped results: the document's next best passages
 
     @property
     def url(self) -> str:
         return f"/p/{self.passage_id}"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "passage_id": self.passage_id,
             "doc_id": self.doc_id,
             "doc_title": self.doc_title,
             "date": self.date,
+            "source": self.source,
             "section_path": list(self.section_path),
             "text": self.text,
             "snippet_html": self.snippet_html,
             "url": self.url,
             "score": round(self.score, 4),
+            "doc_hits": self.doc_hits,
         }
+        if self.more or self.doc_hits > 1:
+            out["more"] = [{"passage_id": m.passage_id, "snippet_html": m.snippet_html, "url": m.url,
+                            "section_path": list(m.section_path), "text": m.text} for m in self.more]
+        return out
 
 
 @dataclass(frozen=True, slots=True)
 class Facet:
     doc_id: str
     doc_title: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    """One clickable value of a facet (a year reported on, a type, a place) and how many passages hold it."""
+
+    value: str
     count: int
 
 
@@ -149,10 +166,18 @@ class SearchResult:
     terms: tuple[str, ...] = field(default=())  # folded terms to mark in a document view
     corrected: str = ""  # the query was read as this (a typo or pinyin corrected): "已显示“…”的结果"
     also: tuple[str, ...] = ()  # other forms searched too (synonyms, plan names, units): "也搜索了：…"
+    grouped: bool = False  # one hit per document (``doc_hits``, ``more``); else one per passage
+    documents: int = 0  # documents holding a match
+    years: tuple[FacetValue, ...] = ()  # facets: the years the matching passages report on, newest first
+    types: tuple[FacetValue, ...] = ()
+    places: tuple[FacetValue, ...] = ()
+    sort: str = "relevance"  # or "date": newest document first
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        """Pages of hits (of documents when grouped), at most ``MAX_PAGE`` (100) as the search serves."""
+        shown = self.documents if self.grouped else self.total
+        return max(1, min(-(-shown // self.page_size), 100))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -167,6 +192,15 @@ class SearchResult:
             "terms": list(self.terms),
             "corrected": self.corrected,
             "also": list(self.also),
-            "facets": [{"doc_id": f.doc_id, "doc_title": f.doc_title, "count": f.count} for f in self.facets],
+            "grouped": self.grouped,
+            "documents": self.documents,
+            "sort": self.sort,
+            "facets": {
+                "year": [{"value": v.value, "count": v.count} for v in self.years],
+                "type": [{"value": v.value, "count": v.count} for v in self.types],
+                "place": [{"value": v.value, "count": v.count} for v in self.places],
+                "doc": [{"value": f.doc_id, "label": f.doc_title, "doc_id": f.doc_id, "doc_title": f.doc_title,
+                         "count": f.count} for f in self.facets],
+            },
             "hits": [h.to_json() for h in self.hits],
         }

@@ -45,7 +45,8 @@ from kb import analysis, ngrams
 from kb.errors import NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
-from kb.models import PLAN_TYPE, Facet, Hit, SearchResult
+from kb import facets, grouping
+from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
 from kb import understand
 from kb.query import ParsedQuery, parse_query
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions, Term, Unit
@@ -570,14 +571,20 @@ class _Version:
             return self.reader.stored_fields(int(self._docnums[row]))
 
     def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None,
-                dates: tuple[int, int] | None = None) -> np.ndarray | None:
-        """Rows the ``doc:``, ``year:`` (reported on) and ``date:`` (published) filters let through."""
-        if not doc_ids and years is None and dates is None:
+                dates: tuple[int, int] | None = None, types: tuple[str, ...] = (),
+                places: tuple[str, ...] = ()) -> np.ndarray | None:
+        """Rows the ``doc:``, ``year:`` (reported on) and ``date:`` (published) filters let through,
+        and the type and place facets."""
+        if not doc_ids and years is None and dates is None and not types and not places:
             return None
         fids = set(self.fid_by_doc.values())
         if doc_ids:
             fids &= {self.fid_by_doc[d] for d in doc_ids if d in self.fid_by_doc}
         docs = self.manifest.get("docs", {})
+        if types:
+            fids = {f for f in fids if docs.get(self.doc_by_fid[f], {}).get("type", "") in types}
+        if places:
+            fids = {f for f in fids if docs.get(self.doc_by_fid[f], {}).get("place", "") in places}
         if dates is not None:
             lo, hi = dates
             fids = {f for f in fids if lo <= _year(docs.get(self.doc_by_fid[f], {}).get("date", "")) <= hi}
@@ -705,6 +712,24 @@ class _Version:
                 out.append(Facet(doc_id, docs.get(doc_id, {}).get("title", doc_id), int(counts[i])))
         return tuple(out)
 
+    def doc_meta(self, key: str) -> dict[int, str]:
+        """File id → a document field (``type``, ``place``, ``date``), for facets and sorting."""
+        cache = self.__dict__.setdefault("_doc_meta", {})  # read-only once made, like _year_factors
+        if key not in cache:
+            docs = self.manifest.get("docs", {})
+            if key == "years":
+                cache[key] = {fid: self.doc_years(doc_id) for fid, doc_id in self.doc_by_fid.items()}
+            else:
+                cache[key] = {fid: docs.get(doc_id, {}).get(key, "") for fid, doc_id in self.doc_by_fid.items()}
+        return cache[key]
+
+    def value_facets(self, rows: np.ndarray) -> tuple[tuple[FacetValue, ...], ...]:
+        """Year (reported on), type and place facets of the matching rows (:mod:`kb.facets`)."""
+        doc_years = self.doc_meta("years")
+        return (facets.year_facet(rows, self.text.fids, self.row_years, doc_years),
+                facets.value_facet(rows, self.text.fids, self.doc_meta("type")),
+                facets.value_facet(rows, self.text.fids, self.doc_meta("place")))
+
 
 def _year(date: str) -> int:
     return int(date[:4]) if date[:4].isdigit() else -1
@@ -762,11 +787,15 @@ class KnowledgeBase:
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE,
-               options: SearchOptions | None = None, exact: bool = False) -> SearchResult:
+               options: SearchOptions | None = None, exact: bool = False, *, group: bool = False,
+               sort: str = "relevance", years: tuple[int, int] | None = None, types: tuple[str, ...] = (),
+               places: tuple[str, ...] = ()) -> SearchResult:
         """Answer one query; never raises for odd input except ``QueryError`` for over-long text.
 
         ``exact``: search the words as typed (no spelling or pinyin correction): the page's link
-        "search the original" after a correction."""
+        "search the original" after a correction. ``group``: one hit per document, its best passage,
+        with ``doc_hits`` and ``more`` (:mod:`kb.grouping`). ``sort="date"``: newest document first.
+        ``years``, ``types``, ``places``: facet filters given beside the query (``years`` as ``year:``)."""
         started = time.perf_counter()
         page = max(1, min(int(page or 1), MAX_PAGE))
         raw = q or ""
@@ -776,6 +805,8 @@ class KnowledgeBase:
         parsed = parse_query(raw)
         if doc:  # a filter given beside the query, never pasted into it
             parsed = dataclasses.replace(parsed, doc_ids=(doc,))
+        if years is not None:
+            parsed = dataclasses.replace(parsed, years=years)
         query = compile_query(parsed, options)
         if not query.groups:
             notice = parsed.notice
@@ -786,29 +817,38 @@ class KnowledgeBase:
                                 notice=notice)
         opened = self._current()  # this request's version, whatever a build swaps in meanwhile
         query, corrected = _respell(opened, query)
-        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates),
+        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
                          _preference(opened, query))
-        rows, scores = rank(query, found, page * page_size)
-        first = (page - 1) * page_size
-        hits = []
-        marks = list(query.marks)
-        for rank_no, (row, score) in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1):
-            stored = opened.stored(row)
-            data = stored.get("data") or {}
-            text = stored.get("content", "")
-            hits.append(Hit(
-                passage_id=stored["passage_id"],
-                doc_id=stored["doc_id"],
-                doc_title=data.get("t", ""),
-                date=data.get("d", ""),
-                section_path=tuple(data.get("sp", ())),
-                text=text,
-                snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
-                anchor=data.get("a", ""),
-                score=float(score),
-                rank=rank_no,
-            ))
         matched = found.matched()
+        first_pass = found.score[found.match]  # aligned with matched
+        counts = grouping.doc_hit_counts(matched, opened.text.fids) if group else {}
+        shown = len(counts) if group else int(matched.size)
+        page = max(1, min(page, -(-shown // page_size) or 1))  # past the last page: the last page
+        first = (page - 1) * page_size
+        marks = list(query.marks)
+        by_date = opened.doc_meta("date") if sort == "date" else None
+        if group:
+            rows, scores = rank(query, found, max(page * page_size * 3, RERANK))
+            score_of = dict(zip(matched.tolist(), first_pass.tolist()))
+            score_of.update(zip(rows.tolist(), scores.tolist()))
+            order = grouping.document_order(rows, matched, opened.text.fids, first_pass, dates=by_date)
+            hits = []
+            for rank_no, fid in enumerate(order[first:first + page_size].tolist(), start=first + 1):
+                best, *rest = grouping.rows_of(fid, rows, matched, opened.text.fids, first_pass).tolist()
+                more = tuple(_hit(opened, r, score_of.get(r, 0.0), 0, marks) for r in rest)
+                hits.append(dataclasses.replace(_hit(opened, best, score_of.get(best, 0.0), rank_no, marks),
+                                                doc_hits=counts.get(fid, 1), more=more))
+        else:
+            if by_date is not None:
+                by_score = np.argsort(-first_pass, kind="stable")
+                rows = grouping.date_order(matched[by_score], opened.text.fids, by_date)[:page * page_size]
+                score_of = dict(zip(matched.tolist(), first_pass.tolist()))
+                scores = np.array([score_of[r] for r in rows.tolist()], np.float32)
+            else:
+                rows, scores = rank(query, found, page * page_size)
+            hits = [_hit(opened, row, score, rank_no, marks) for rank_no, (row, score)
+                    in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1)]
+        year_facet, type_facet, place_facet = opened.value_facets(matched)
         notice = parsed.notice
         if parsed.groups and len(parsed.groups) == 1 and not query.prefer_years and \
                 all(understand.year_mentions(analysis.fold(a.text))[0] for a in parsed.groups[0]):
@@ -817,7 +857,10 @@ class KnowledgeBase:
         return SearchResult(query=raw, total=int(matched.size), took_ms=_ms(started), page=page,
                             page_size=page_size, hits=tuple(hits), partial=found.partial,
                             facets=opened.facets(matched), notice=notice, terms=query.marks,
-                            corrected=corrected, also=query.also)
+                            corrected=corrected, also=query.also, grouped=group,
+                            documents=len(counts) if group else len(np.unique(opened.text.fids[matched])),
+                            years=year_facet, types=type_facet, places=place_facet,
+                            sort="date" if by_date is not None else "relevance")
 
     # --- documents ------------------------------------------------------------------------------
     def docs(self) -> list[dict]:
@@ -907,6 +950,26 @@ def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
     if not factors:
         return None
     return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
+
+
+def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:
+    """A text-index row, read from Whoosh, as a hit with its snippet marked."""
+    stored = opened.stored(row)
+    data = stored.get("data") or {}
+    text = stored.get("content", "")
+    return Hit(
+        passage_id=stored["passage_id"],
+        doc_id=stored["doc_id"],
+        doc_title=data.get("t", ""),
+        date=data.get("d", ""),
+        section_path=tuple(data.get("sp", ())),
+        text=text,
+        snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
+        anchor=data.get("a", ""),
+        score=float(score),
+        rank=rank_no,
+        source=opened.manifest.get("docs", {}).get(stored["doc_id"], {}).get("source", ""),
+    )
 
 
 def _respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str]:
