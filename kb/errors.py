@@ -38,3 +38,12 @@ class NotFoundError(KbError):
 
 class QueryError(KbError):
     """A query that cannot be answered as asked (too long); the message is for the user."""
+
+
+class GoneError(NotFoundError):
+    """A passage or document id of a document since removed from the corpus (HTTP 410)."""
+
+    def __init__(self, message: str, title: str = "", date: str = "") -> None:
+        super().__init__(message)
+        self.title = title
+        self.date = date

@@ -4,7 +4,8 @@ Layout of the index folder::
 
     index/CURRENT          name of the version being served (replaced atomically)
     index/v-<stamp>/       a complete version: Whoosh files (the passages), seg-*/ (their postings,
-                           :mod:`kb.textindex`), manifest.json, docs/<doc_id>.json
+                           :mod:`kb.textindex`), manifest.json, docs/<doc_id>.json,
+                           redirects.json (old passage ids → successors, :mod:`kb.successors`)
     index/tmp-<stamp>/     a build in progress (removed, or left by a killed build and cleaned up)
     index/.lock            held by the one build allowed at a time
 
@@ -35,7 +36,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
-from kb import analysis, ngrams, textindex
+from kb import analysis, ngrams, successors, textindex
 from kb.chunker import chunk
 from kb.docmeta import describe
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
@@ -293,6 +294,9 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "docs": docs,
         "errors": [asdict(e) for e in report.errors],
     }
+    # old permalinks: removed passage ids → successors, carried from version to version
+    old_docs = old["docs"] if old else (read_manifest(current).get("docs", {}) if current else {})
+    successors.carry_forward(current, tmp, old_docs, docs, changed=None if fresh else plan.deleted)
     _write_json_durably(tmp / MANIFEST, manifest)
     return report
 

@@ -42,9 +42,10 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
 from kb import analysis, ngrams
-from kb.errors import NotFoundError, QueryError
+from kb.errors import GoneError, NotFoundError, QueryError
 from kb.highlight import snippet_html
 from kb.indexer import current_version, read_manifest
+from kb.successors import read_redirects
 from kb import facets, grouping
 from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
 from kb import understand
@@ -875,6 +876,9 @@ class KnowledgeBase:
         """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
         self._refresh()
         if doc_id not in self._manifest.get("docs", {}):
+            gone = _load_redirects(str(self._version))["gone"].get(doc_id)
+            if gone is not None:
+                raise GoneError(f"document {doc_id!r} was removed", gone.get("title", ""), gone.get("date", ""))
             raise NotFoundError(f"no document with id {doc_id!r}")
         return _load_doc_json(str(self._version), doc_id)
 
@@ -916,12 +920,29 @@ class KnowledgeBase:
         return {"doc_id": d["doc_id"], "title": d["title"], "date": d["date"], "source": d["source"],
                 "preface": data["preface"], "sections": [_toc_entry(s) for s in data["sections"]]}
 
+    def resolve(self, passage_id: str) -> tuple[dict, bool]:
+        """The passage a permalink names, and whether it is a successor: after an edit changed the
+        passage (and so its id), the passage that took its place (:mod:`kb.successors`).
+        ``GoneError`` when its document was removed, ``NotFoundError`` when the id was never known."""
+        try:
+            return self.passage(passage_id), False
+        except GoneError:
+            raise
+        except NotFoundError:
+            redirects = _load_redirects(str(self._version))
+            successor = redirects["passages"].get(passage_id)
+            if successor is None:
+                raise
+        return self.passage(successor), True
+
     def passage(self, passage_id: str) -> dict:
         doc_id, _, _key = passage_id.rpartition(".")
         if not doc_id:
             raise NotFoundError(f"no passage with id {passage_id!r}")
         try:
             data = self.document(doc_id)
+        except GoneError:
+            raise
         except NotFoundError:
             raise NotFoundError(f"no passage with id {passage_id!r}") from None
         for p in data["passages"]:
@@ -1036,6 +1057,11 @@ def _toc_entry(s: dict) -> dict:
 def _load_doc_json(version: str, doc_id: str) -> dict:
     path = Path(version) / "docs" / f"{doc_id}.json"
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=4)
+def _load_redirects(version: str) -> dict:
+    return read_redirects(Path(version))
 
 
 def _ms(started: float) -> float:
