@@ -194,10 +194,14 @@ def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
               help="Corpus folder to watch (repeatable). Default: corpus or $KB_CORPUS.")
 @click.option("--interval", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="Seconds between looks at the corpus (--watch).")
+@click.option("--public-url", default=None, envvar="KB_PUBLIC_URL",
+              help="The address colleagues open (e.g. https://kb.example.org); copied links and citations use it.")
 @_kb_errors
 def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corpus_dirs: tuple[Path, ...],
-          interval: float) -> None:
+          interval: float, public_url: str | None) -> None:
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
+    if public_url and not public_url.startswith(("http://", "https://")):
+        raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
     import waitress
 
     from kb.indexer import current_version
@@ -218,6 +222,7 @@ def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corp
         config["KB_WATCHER"] = watcher.start()
         click.echo(f"kb: watching {', '.join(map(str, roots))} (every {interval:g} s)", err=True)
     current_version(index_dir)  # fail early and clearly when there is no index
+    config["KB_PUBLIC_URL"] = (public_url or "").rstrip("/")
     app = create_app(config)
     click.echo(f"kb: serving {index_dir} on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
     try:

@@ -155,10 +155,11 @@ def test_search_unknown_document_filter_searches_everything(web_client: FlaskCli
 
 
 def test_search_pagination(web_client: FlaskClient) -> None:
-    first = html(web_client, "/search?q=%E4%BA%A4%E9%80%9A")
+    # passages, ungrouped: the small test index has too few documents for a second page of them
+    first = html(web_client, "/search?q=%E4%BA%A4%E9%80%9A&group=passage")
     assert '<nav class="pager" aria-label="分页">' in first
-    assert 'rel="next" href="/search?q=%E4%BA%A4%E9%80%9A&amp;page=2"' in first
-    second = html(web_client, "/search?q=%E4%BA%A4%E9%80%9A&page=2")
+    assert 'rel="next" href="/search?q=%E4%BA%A4%E9%80%9A&amp;group=passage&amp;page=2"' in first
+    second = html(web_client, "/search?q=%E4%BA%A4%E9%80%9A&group=passage&page=2")
     assert '<ol class="hits" start="11">' in second
     assert 'rel="prev"' in second
     assert set(re.findall(r'class="hit-link" href="([^"]+)"', first)).isdisjoint(
@@ -166,7 +167,10 @@ def test_search_pagination(web_client: FlaskClient) -> None:
     # nonsense or out-of-range pages are answered, not errors
     for page in ("abc", "-3", "0", "99999999999999999999", "1e3", ""):
         html(web_client, f"/search?q=%E4%BA%A4%E9%80%9A&page={page}")
-    assert "这一页没有结果" in html(web_client, "/search?q=%E4%BA%A4%E9%80%9A&page=100")
+    # past the last page: the last page, never "第 100/94 页"
+    pages = re.search(r"第 1/(\d+) 页", first).group(1)
+    last = html(web_client, "/search?q=%E4%BA%A4%E9%80%9A&group=passage&page=999")
+    assert f"第 {pages}/{pages} 页" in last and 'class="hit-link"' in last
 
 
 def test_search_no_results(web_client: FlaskClient) -> None:
@@ -219,7 +223,7 @@ def test_hostile_document_shows_markup_as_text(web_client: FlaskClient) -> None:
     page = html(web_client, f"/doc/{HOSTILE_DOC}")
     audit(page)
     assert '<p>恶意脚本&lt;script&gt;alert("xss")&lt;/script&gt;不应执行' in page  # text: quotes need no escaping
-    assert 'data-cite="恶意脚本&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;' in page  # attribute: they do
+    assert 'data-title="&lt;script&gt;alert(&#34;title&#34;)&lt;/script&gt;恶意标题测试"' in page  # attribute: they do
     assert "&lt;img src=x onerror=alert(2)&gt;" in page
     assert "&lt;/p&gt;&lt;/div&gt;闭合标签" in page
     assert "&lt;style&gt;body{display:none}&lt;/style&gt;" in page
@@ -230,6 +234,7 @@ def test_hostile_document_shows_markup_as_text(web_client: FlaskClient) -> None:
     hits = html(web_client, "/search?q=" + quote("恶意脚本"))
     audit(hits)
     assert '<mark>恶意脚本</mark>&lt;script&gt;alert("xss")&lt;/script&gt;' in hits
+    assert 'data-cite-full="恶意脚本&lt;script&gt;alert(&#34;xss&#34;)&lt;/script&gt;' in hits  # the card's citation
     assert "<script>alert" not in hits
 
 
@@ -271,18 +276,43 @@ def test_document_page_shows_repaired_markers(web_client: FlaskClient) -> None:
 
 
 def test_document_page_copy_citation_data(web_client: FlaskClient, kb: KnowledgeBase, mission: dict) -> None:
+    """What kb.js builds a citation from: the document's title, date and source once, each section's
+    path once, the passage's own lines and permalink (no copy of every passage in attributes)."""
     page = html(web_client, f"/doc/{MISSION_DOC}")
     p = mission["passages"][6]
-    passage = kb.passage(p["passage_id"])
+    assert ('data-title="温岭市交通运输局2023年度工作总结" data-date="2024-06-07" data-source="市交通局" '
+            'data-base="/p/"') in page
+    section = page[:page.index(f'id="{p["anchor"]}"')]
+    path = re.findall(r'data-path="([^"]*)"', section)[-1]
+    assert path == " › ".join(p["section_path"]) == "二、坚持高质量发展,奋力书写交通高分答卷 › (一)聚焦“两城两湖”,建设全域快速路网"
     block = page[page.index(f'id="{p["anchor"]}"'):]
-    cite = re.search(r'class="copy-cite" data-cite="([^"]*)" hidden>复制引用</button>', block)
-    assert cite
-    text = cite.group(1).replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&").replace("&gt;", ">")
-    assert text.startswith(passage["text"][:40])
-    assert "——《温岭市交通运输局2023年度工作总结》，二、坚持高质量发展,奋力书写交通高分答卷 › (一)聚焦“两城两湖”" in text
-    assert "，2024-06-07\n" in text
-    assert text.endswith(f"\nhttp://localhost/p/{p['passage_id']}")
-    assert 'class="p-link" href="/p/' in block
+    assert f'class="p-link" href="/p/{p["passage_id"]}"' in block[:block.index("</div>") + 6]
+    assert "data-cite" not in page
+    # the same citation, from the API, for comparison with the clipboard (test_browser)
+    cite = web_client.get(f"/api/passages/{p['passage_id']}").get_json()["citation"]
+    assert cite.startswith(kb.passage(p["passage_id"])["text"][:40])
+    assert "——《温岭市交通运输局2023年度工作总结》，二、坚持高质量发展,奋力书写交通高分答卷 › (一)聚焦“两城两湖”" in cite
+    assert "，发布日期：2024-06-07，信息来源：市交通局\n" in cite
+    assert cite.endswith(f"\n/p/{p['passage_id']}")  # no public address set: relative, never the Host header
+
+
+def test_public_url_is_used_for_links_and_citations(web_index: Path, mission: dict) -> None:
+    app = create_app({"KB_INDEX": str(web_index), "TESTING": True, "KB_PUBLIC_URL": "https://kb.example.org"})
+    client = app.test_client()
+    p = mission["passages"][6]
+    headers = {"Host": "evil.example.com"}
+    cite = client.get(f"/api/passages/{p['passage_id']}", headers=headers).get_json()["citation"]
+    assert cite.endswith(f"\nhttps://kb.example.org/p/{p['passage_id']}")
+    page = client.get(f"/doc/{MISSION_DOC}", headers=headers).get_data(as_text=True)
+    assert 'data-base="https://kb.example.org/p/"' in page and "evil.example.com" not in page
+    hits = client.get("/search?q=" + quote("综合交通投资"), headers=headers).get_data(as_text=True)
+    assert 'data-link="https://kb.example.org/p/' in hits and "evil.example.com" not in hits
+    assert "\nhttps://kb.example.org/p/" in hits.replace("&#10;", "\n")
+
+
+def test_document_page_is_small(web_client: FlaskClient) -> None:
+    """No repeated citations: the seed document's page stays under 60 KB."""
+    assert len(web_client.get(f"/doc/{MISSION_DOC}").data) <= 60_000
 
 
 def test_document_page_marks_query_terms(web_client: FlaskClient) -> None:
@@ -359,7 +389,14 @@ def test_api_search_shape(web_client: FlaskClient) -> None:
     assert top["doc_id"] == MISSION_DOC
     assert "<mark>综合交通投资</mark>" in top["snippet_html"]
     assert "综合交通投资43.68亿元" in top["text"]
-    assert {"doc_id", "doc_title", "count"} <= data["facets"][0].keys()
+    assert set(data["facets"]) == {"year", "type", "place", "doc"}
+    assert {"value", "count", "doc_id", "doc_title"} <= data["facets"]["doc"][0].keys()
+    assert data["facets"]["year"] and all(v.keys() == {"value", "count"} for v in data["facets"]["year"])
+    # grouped by document: one hit per document, with its other passages
+    assert len({h["doc_id"] for h in data["hits"]}) == len(data["hits"])
+    assert top["doc_hits"] >= 1 and data["grouped"] is True
+    flat = web_client.get("/api/search?group=passage&q=" + quote("综合交通投资")).get_json()
+    assert flat["grouped"] is False and len(flat["hits"]) >= len(data["hits"])
 
 
 def test_api_search_page_and_doc(web_client: FlaskClient) -> None:

@@ -6,7 +6,7 @@ config. Pages live in :mod:`web.views` (blueprints ``pages`` and ``api``), the i
 
 Errors are turned into pages here and nowhere else: an unknown id is a 404, an over-long query a 400
 with its message, a missing index a 503 saying to run ``kb build``; under ``/api/`` the same errors
-come back as ``{"error": ...}`` JSON.
+come back as ``{"error": ...}`` JSON. A passage or document since removed is a 410 naming its title.
 
 >>> app = create_app({"KB_INDEX": "/nonexistent", "TESTING": True})   # doctest: +SKIP
 >>> app.test_client().get("/").status_code                            # doctest: +SKIP
@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.errors import IndexMissingError, NotFoundError, QueryError
+from kb.errors import GoneError, IndexMissingError, NotFoundError, QueryError
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -40,6 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.config.from_mapping(
         KB_INDEX=os.environ.get("KB_INDEX", "index"),
+        # the address colleagues open (citations and copied links use it); unset: the page's own origin
+        KB_PUBLIC_URL=os.environ.get("KB_PUBLIC_URL", ""),
         MAX_CONTENT_LENGTH=1 << 20,  # only GETs are served; anything bigger is not ours
     )
     if test_config:
@@ -79,6 +81,13 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(NotFoundError)
     def _not_found(exc: NotFoundError):
         return _error(404, "找不到页面", "没有这个文档或段落，链接可能已失效。", detail=str(exc))
+
+    @app.errorhandler(GoneError)
+    def _gone(exc: GoneError):
+        what = f"《{exc.title}》" if exc.title else "这份文档"
+        date = f"（{exc.date}）" if exc.date else ""
+        return _error(410, "文档已删除", f"{what}{date}已从知识库中删除，这个链接指向的段落不再提供。",
+                      detail=f"{exc} ({exc.title})" if exc.title else str(exc))
 
     @app.errorhandler(QueryError)
     def _bad_query(exc: QueryError):

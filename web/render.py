@@ -17,6 +17,7 @@ in the ``*_html`` strings are our own ``<mark>``, which is why the templates may
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -52,6 +53,11 @@ class SectionView:
     children: list[SectionView] = field(default_factory=list)
     prev: SectionView | None = None  # neighbouring top-level sections, for the page-turn links
     next: SectionView | None = None
+
+    @property
+    def path(self) -> str:
+        """The section path its passages cite (one copy per section, not per passage)."""
+        return PATH_SEPARATOR.join(self.passages[0].section_path) if self.passages else ""
 
     @property
     def heading_tag(self) -> str:
@@ -133,16 +139,85 @@ def document_view(data: dict, terms: list[str] | None = None) -> DocumentView:
                         passage_count=len(data["passages"]), marked_count=marked_count)
 
 
-def citation(text: str, title: str, section_path: tuple[str, ...] | list[str], date: str, url: str) -> str:
-    """The text 复制引用 puts on the clipboard.
+def citation(text: str, title: str, section_path: tuple[str, ...] | list[str], date: str, url: str,
+             source: str = "") -> str:
+    """The text 复制引用 puts on the clipboard: the passage (or the sentence that matched), where it is
+    from with a labelled date and the 信息来源, and the permalink. ``kb.js`` builds the same on the
+    document page (``citeFrom``), so the page need not carry a copy of every passage.
 
-    >>> print(citation("全年完成投资。", "工作总结", ["一、总结", "(一)投资"], "2024-06-07", "http://x/p/d.1"))
+    >>> print(citation("全年完成投资。", "工作总结", ["一、总结", "(一)投资"], "2024-06-07", "http://x/p/d.1", "市交通局"))
     全年完成投资。
-    ——《工作总结》，一、总结 › (一)投资，2024-06-07
+    ——《工作总结》，一、总结 › (一)投资，发布日期：2024-06-07，信息来源：市交通局
     http://x/p/d.1
     """
-    source = "，".join(part for part in (f"《{title}》", PATH_SEPARATOR.join(section_path), date) if part)
-    return f"{text.strip()}\n——{source}\n{url}"
+    parts = (f"《{title}》", PATH_SEPARATOR.join(section_path), f"发布日期：{date}" if date else "",
+             f"信息来源：{source}" if source else "")
+    shown = "\n".join(line for line in text.split("\n") if line.strip()).strip()  # the lines the page shows
+    return f"{shown}\n——{'，'.join(part for part in parts if part)}\n{url}"
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
+
+
+def matched_sentence(text: str, terms: list[str] | tuple[str, ...]) -> str:
+    """The sentence of ``text`` holding the first query term (the short citation); the whole text
+    when no term is found or the passage is one sentence.
+
+    >>> matched_sentence("全年完成投资。新建公交站点20个。群众满意。", ["公交"])
+    '新建公交站点20个。'
+    >>> matched_sentence("没有句号的一段", ["公交"])
+    '没有句号的一段'
+    """
+    spans = find_spans(text, list(terms)) if terms else []
+    if not spans:
+        return text.strip()
+    start = spans[0][0]
+    pos = 0
+    for sentence in _SENTENCE_END.split(text):
+        if pos <= start < pos + len(sentence):
+            return sentence.strip() or text.strip()
+        pos += len(sentence)
+    return text.strip()
+
+
+def empty_query_tip(q: str) -> str:
+    """What to say when a query holds nothing to search for, by what it does hold; ``""`` otherwise.
+
+    >>> empty_query_tip("-事故")
+    '只有排除词（-事故）：请再写上要查的词，例如“安全生产 -事故”。'
+    >>> empty_query_tip("year:2023")
+    '只有筛选条件（year:2023）：请再写上要查的词，例如“year:2023 公路”；或在文档列表中按条件浏览。'
+    >>> empty_query_tip("，。！")
+    '查询中只有标点符号，没有可搜索的文字：请输入汉字、字母或数字。'
+    >>> empty_query_tip("交通")
+    ''
+    """
+    try:
+        parsed = parse_query(q)
+    except QueryError:
+        return ""
+    if parsed.groups or not q.strip():
+        return ""
+    if parsed.excluded:
+        words = " ".join(f"-{a.text}" for a in parsed.excluded)
+        return f"只有排除词（{words}）：请再写上要查的词，例如“安全生产 {words}”。"
+    filters = [w for w in q.split() if ":" in w or "：" in w]
+    if parsed.doc_ids or parsed.years or parsed.dates:
+        shown = " ".join(filters)
+        return f"只有筛选条件（{shown}）：请再写上要查的词，例如“{shown} 公路”；或在文档列表中按条件浏览。"
+    return "查询中只有标点符号，没有可搜索的文字：请输入汉字、字母或数字。"
+
+
+_DOC_FILTER = re.compile(r"(?:^|\s)(?:doc|文档):\S+", re.I)
+
+
+def without_doc_filter(q: str) -> str:
+    """``q`` with any ``doc:ID`` typed into it removed (the link "全部文档").
+
+    >>> without_doc_filter("治超 doc:wl-2023 非现场")
+    '治超 非现场'
+    """
+    return " ".join(_DOC_FILTER.sub(" ", q).split())
 
 
 def suggestions(q: str) -> list[str]:

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, send_from_directory, url_for
 
-from kb.errors import NotFoundError
+from kb import doclist
+from kb.errors import NotFoundError, QueryError
 from kb.models import SearchResult
+from kb.query import parse_query
 from kb.search import MAX_PAGE
 from web.db import get_kb
-from web.render import PATH_SEPARATOR, PassageView, citation, document_view, query_terms, suggestions
+from web.render import (PATH_SEPARATOR, citation, document_view, empty_query_tip, matched_sentence, query_terms,
+                        suggestions, without_doc_filter)
 
 pages = Blueprint("pages", __name__)
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -55,6 +58,53 @@ def _query_args() -> tuple[str, int, str]:
     return request.args.get("q", ""), _page_arg(), request.args.get("doc", "").strip()
 
 
+# what a search page's URL may carry beside q: kept by every link that changes one of them
+SEARCH_ARGS = ("q", "doc", "year", "type", "place", "sort", "group", "exact", "page")
+
+
+def search_args(**changes: Any) -> dict[str, str]:
+    """The current search's URL parameters with ``changes`` applied (``None`` drops one); the page
+    goes back to 1 unless given, since other filters mean other pages."""
+    args = {k: request.args.get(k, "") for k in SEARCH_ARGS}
+    args["page"] = ""
+    args.update({k: "" if v is None else str(v) for k, v in changes.items()})
+    return {k: v for k, v in args.items() if v}
+
+
+def search_url(**changes: Any) -> str:
+    return url_for("pages.search", **search_args(**changes))
+
+
+def _year_arg(raw: str | None = None) -> tuple[int, int] | None:
+    """``?year=2023`` or ``?year=2020-2023`` → the ``year:`` filter (read by the query parser)."""
+    raw = request.args.get("year", "") if raw is None else raw
+    if not raw.strip():
+        return None
+    return parse_query(f"year:{raw.strip()[:20]}").years
+
+
+def _facet_args() -> dict[str, Any]:
+    """The facet filters and display options of a search request, as ``KnowledgeBase.search`` takes them."""
+    kind = request.args.get("type", "").strip()
+    place = request.args.get("place", "").strip()
+    return {"years": _year_arg(), "types": (kind,) if kind else (), "places": (place,) if place else (),
+            "sort": "date" if request.args.get("sort") == "date" else "relevance"}
+
+
+def _grouped(doc_id: str) -> bool:
+    """One hit per document unless asked for passages (``group=passage``) or searching one document."""
+    return request.args.get("group", "") != "passage" and not doc_id
+
+
+def public_url(path: str) -> str:
+    """``path`` under the configured public address (``kb serve --public-url``, ``KB_PUBLIC_URL``);
+    relative when none is set (the page's script completes it from the address it was opened at).
+    The request's Host header is never used: behind a proxy, or bound to 127.0.0.1, it is no address
+    a colleague can open."""
+    base = (current_app.config.get("KB_PUBLIC_URL") or "").rstrip("/")
+    return f"{base}{path}" if base else path
+
+
 def _exact_arg() -> bool:
     """``?exact=1``: search the words as typed, no spelling or pinyin correction."""
     return request.args.get("exact", "") not in ("", "0")
@@ -83,7 +133,7 @@ def _page_numbers(page: int, pages: int, width: int = 2) -> list[int | None]:
 @pages.get("/")
 @pages.get("/search")
 def search() -> Any:
-    """The search page; with no query, a start page with example queries and the documents."""
+    """The search page; with no query, a start page with example queries and the newest documents."""
     q, page, doc_id = _query_args()
     kb = get_kb()
     doc = _known_doc(doc_id)
@@ -93,29 +143,75 @@ def search() -> Any:
     elif doc is not None and not q.strip():
         notice = f"输入关键词，将只在《{doc['title'] or doc_id}》中搜索。"
     result: SearchResult | None = None
+    status = 200
+    facet_args = _facet_args()
     if q.strip():
-        result = kb.search(q, page=page, doc=doc["doc_id"] if doc else None, exact=_exact_arg())
-    docs = kb.docs() if result is None else []
+        try:
+            result = kb.search(q, page=page, doc=doc["doc_id"] if doc else None, exact=_exact_arg(),
+                               group=_grouped(doc["doc_id"] if doc else ""), **facet_args)
+        except QueryError:
+            status = 400  # over-long: say so in Chinese, keep what was typed in the box
+            notice = f"查询过长（{len(q)} 字），请缩短到 500 字以内后再搜索。"
+            result = SearchResult(query=q, total=0, took_ms=0.0, page=1, page_size=10)
+    docs = doclist.filter_docs(kb.docs(), sort="date")[:START_DOCS] if result is None else []
+    tip = empty_query_tip(q) if result is not None and not result.total and status == 200 else ""
+    terms = list(result.terms) if result else []
     return render_template(
-        "search.html", q=q, result=result, doc=doc, notice=notice, docs=docs, examples=EXAMPLE_QUERIES,
+        "search.html", q=q, result=result, doc=doc, notice=notice, tip=tip, docs=docs,
+        doc_count=len(kb.docs()), examples=EXAMPLE_QUERIES,
         page_numbers=_page_numbers(result.page, result.pages) if result else [],
-        suggestions=suggestions(q) if result is not None and (result.partial or not result.total) else [],
-        separator=PATH_SEPARATOR)
+        suggestions=suggestions(q) if result is not None and (result.partial or not result.total) and not tip else [],
+        separator=PATH_SEPARATOR, search_url=search_url, search_args=search_args, all_docs_q=without_doc_filter(q),
+        year=request.args.get("year", ""), kind=request.args.get("type", ""), place=request.args.get("place", ""),
+        sort=facet_args["sort"], grouped=_grouped(doc["doc_id"] if doc else ""),
+        cite=lambda hit, short: citation(matched_sentence(hit.text, terms) if short else hit.text, hit.doc_title,
+                                         hit.section_path, hit.date, public_url(hit.url), hit.source),
+        public_url=public_url), status
+
+
+START_DOCS = 20  # the start page lists the newest documents; /docs lists them all
+
+
+@pages.get("/docs")
+def docs_page() -> Any:
+    """The document list: filter by year reported on, type and place, search titles, newest first, paginate."""
+    kb = get_kb()
+    args = _docs_args()
+    listing = doclist.browse(kb.docs(), **args)
+    return render_template("docs.html", listing=listing, args=args, q=request.args.get("q", ""),
+                           docs_url=lambda **changes: url_for("pages.docs_page", **_docs_url_args(**changes)),
+                           page_numbers=_page_numbers(listing.page, listing.pages))
+
+
+def _docs_args() -> dict[str, Any]:
+    year = request.args.get("year", "").strip()
+    return {"year": int(year) if year.isdigit() and len(year) == 4 else None,
+            "kind": request.args.get("type", "").strip(), "place": request.args.get("place", "").strip(),
+            "q": request.args.get("q", "")[:100], "sort": "title" if request.args.get("sort") == "title" else "date",
+            "page": _page_arg()}
+
+
+def _docs_url_args(**changes: Any) -> dict[str, str]:
+    args = {k: request.args.get(k, "") for k in ("q", "year", "type", "place", "sort")}
+    args.update({k: "" if v is None else str(v) for k, v in changes.items()})
+    return {k: v for k, v in args.items() if v}
+
+
+BACK_ARGS = ("q", "doc", "year", "type", "place", "sort", "group", "exact", "page")
 
 
 @pages.get("/doc/<doc_id>")
 def document(doc_id: str) -> Any:
-    """One document with its table of contents; ``?q=`` marks the query's terms."""
+    """One document with its table of contents; ``?q=`` marks the query's terms; the other search
+    parameters (filters, page) come along so that "返回搜索结果" returns to the same results."""
     q = request.args.get("q", "")
     data = get_document(doc_id)
     view = document_view(data, query_terms(q))
-    root = request.url_root.rstrip("/")
-
-    def cite(p: PassageView) -> str:
-        return citation(p.text, view.title, p.section_path, view.date,
-                        root + url_for("pages.permalink", passage_id=p.passage_id))
-
-    return render_template("doc.html", view=view, q=q, cite=cite, separator=PATH_SEPARATOR)
+    back = {k: request.args.get(k, "") for k in BACK_ARGS if request.args.get(k, "")}
+    return render_template("doc.html", view=view, q=q, separator=PATH_SEPARATOR,
+                           back_url=url_for("pages.search", **back) if q else "",
+                           moved=request.args.get("moved", "") == "1",
+                           permalink_base=public_url("/p/"))
 
 
 @pages.get("/doc/<doc_id>/original")
@@ -128,10 +224,13 @@ def original(doc_id: str) -> Any:
 
 @pages.get("/p/<passage_id>")
 def permalink(passage_id: str) -> Any:
-    """The permanent link of a passage: 302 to its place in the document (keeps ``?q=``)."""
-    p = get_passage(passage_id)
-    q = request.args.get("q", "")
-    target = url_for("pages.document", doc_id=p["doc_id"], q=q or None, _anchor=p["anchor"])
+    """The permanent link of a passage: 302 to its place in the document (keeps ``?q=`` and the
+    search's filters). An id an edit replaced lands on its successor, with the notice 该段落已更新."""
+    p, moved = get_kb().resolve(passage_id)
+    args = {k: request.args.get(k, "") for k in BACK_ARGS if request.args.get(k, "")}
+    if moved:
+        args["moved"] = "1"
+    target = url_for("pages.document", doc_id=p["doc_id"], **args, _anchor=p["anchor"])
     return redirect(target, code=302)
 
 
@@ -148,6 +247,12 @@ def status() -> Any:
     return render_template("status.html", status=_status())
 
 
+@pages.get("/favicon.ico")
+def favicon() -> Any:
+    return send_from_directory(current_app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml",
+                               max_age=86400)
+
+
 @pages.get("/healthz")
 def healthz() -> Any:
     kb = get_kb()
@@ -161,12 +266,26 @@ def api_search() -> Any:
     q, page, doc_id = _query_args()
     if doc_id and _known_doc(doc_id) is None:
         raise NotFoundError(f"no document with id {doc_id!r}")
-    return jsonify(get_kb().search(q, page=page, doc=doc_id or None, exact=_exact_arg()).to_json())
+    result = get_kb().search(q, page=page, doc=doc_id or None, exact=_exact_arg(), group=_grouped(doc_id),
+                             **_facet_args())
+    return jsonify(result.to_json())
 
 
 @api.get("/docs")
 def api_docs() -> Any:
-    return jsonify([{**d, "url": url_for("pages.document", doc_id=d["doc_id"])} for d in get_kb().docs()])
+    """All documents (a list, as ``kb docs --json``), or with ``year``, ``type``, ``place``, ``q``,
+    ``sort=date|title`` and ``page`` the matching ones; ``X-Total-Count`` says how many matched."""
+    args = _docs_args()
+    docs = get_kb().docs()
+    filtered = bool(request.args) and any(request.args.get(k) for k in ("year", "type", "place", "q", "sort", "page"))
+    if filtered:
+        listing = doclist.browse(docs, **args)
+        chosen, total = listing.docs, listing.total
+    else:
+        chosen, total = docs, len(docs)
+    response = jsonify([{**d, "url": url_for("pages.document", doc_id=d["doc_id"])} for d in chosen])
+    response.headers["X-Total-Count"] = str(total)
+    return response
 
 
 @api.get("/docs/<doc_id>")
@@ -187,4 +306,10 @@ def api_status() -> Any:
 
 @api.get("/passages/<passage_id>")
 def api_passage(passage_id: str) -> Any:
-    return jsonify(get_passage(passage_id))
+    """The passage (an edited one's successor, with ``moved_from``), with its citation as 复制引用 copies it."""
+    p, moved = get_kb().resolve(passage_id)
+    url = public_url(p["url"])
+    out = {**p, "citation": citation(p["text"], p["doc_title"], p["section_path"], p["date"], url, p["source"])}
+    if moved:
+        out["moved_from"] = passage_id
+    return jsonify(out)

@@ -1,6 +1,8 @@
 /* kb: small enhancements over server-rendered pages. Everything works without this file:
- * "/" focuses the search box; arrow keys move through hits; 复制引用 copies a citation;
- * the table of contents marks the section being read and folds away on narrow screens. */
+ * "/" focuses the search box; arrow keys move through hits; results follow the search box as you
+ * type (debounced, never mid-IME-composition); 复制引用 / 复制整段 / 复制链接 copy a citation or a
+ * permalink; n / N jump between matches in a document; the table of contents marks the section
+ * being read and folds away on narrow screens; the facet bar opens on wide screens. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -27,10 +29,10 @@
 
   /* --- up/down through hits, Enter opens (links do that natively) ------------------------- */
   function initHitKeys(box) {
-    var links = Array.prototype.slice.call(document.querySelectorAll(".hit-link"));
-    if (!links.length) return;
     document.addEventListener("keydown", function (e) {
       if ((e.key !== "ArrowDown" && e.key !== "ArrowUp") || e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      var links = Array.prototype.slice.call(document.querySelectorAll(".hit-link")); // results may be replaced
+      if (!links.length) return;
       var active = document.activeElement;
       var i = links.indexOf(active);
       var fromBox = active === box;
@@ -69,27 +71,185 @@
     return Promise.resolve(copyWithTextarea(text));
   }
 
-  function initCopy() {
-    var buttons = document.querySelectorAll(".copy-cite");
-    Array.prototype.forEach.call(buttons, function (btn) {
-      btn.hidden = false;
-      btn.addEventListener("click", function () {
-        var status = btn.parentNode.querySelector(".copy-status");
-        var text = btn.getAttribute("data-cite") || "";
-        copyText(text).then(function (ok) {
-          if (!status) return;
-          status.textContent = ok ? "已复制" : "复制失败，请手动选择文字";
-          status.classList.add("shown");
-          btn.closest(".passage").classList.add("copied");
-          clearTimeout(btn._kbTimer);
-          btn._kbTimer = setTimeout(function () {
-            status.textContent = "";
-            status.classList.remove("shown");
-            btn.closest(".passage").classList.remove("copied");
-          }, 2000);
+  function absolute(link) {
+    try { return new URL(link, location.href).href; } catch (err) { return link; }
+  }
+
+  function flash(status, holder, ok) {
+    if (!status) return;
+    status.textContent = ok ? "已复制" : "复制失败，请手动选择文字";
+    status.classList.add("shown");
+    if (holder) holder.classList.add("copied");
+    clearTimeout(status._kbTimer);
+    status._kbTimer = setTimeout(function () {
+      status.textContent = "";
+      status.classList.remove("shown");
+      if (holder) holder.classList.remove("copied");
+    }, 2000);
+  }
+
+  /* A citation as web/render.py's citation() writes it: text, ——《title》，path，发布日期：…，信息来源：…, link. */
+  function citeFrom(text, title, path, date, source, link) {
+    var parts = ["《" + title + "》", path, date ? "发布日期：" + date : "", source ? "信息来源：" + source : ""];
+    return text + "\n——" + parts.filter(Boolean).join("，") + "\n" + link;
+  }
+
+  /* result cards: the server wrote both citations; only the link may need this page's origin */
+  function initCardCopy(scope) {
+    Array.prototype.forEach.call(scope.querySelectorAll(".cite-tools"), function (tools) {
+      if (tools._kbReady) return;
+      tools._kbReady = true;
+      var rel = tools.getAttribute("data-link") || "";
+      var link = absolute(rel);
+      function withLink(text) {
+        return rel && text.slice(-rel.length - 1) === "\n" + rel ? text.slice(0, -rel.length) + link : text;
+      }
+      var status = tools.querySelector(".copy-status");
+      var card = tools.closest(".hit");
+      [["copy-short", function () { return withLink(tools.getAttribute("data-cite-short") || ""); }],
+       ["copy-full", function () { return withLink(tools.getAttribute("data-cite-full") || ""); }],
+       ["copy-link", function () { return link; }]].forEach(function (pair) {
+        var btn = tools.querySelector("." + pair[0]);
+        if (!btn) return;
+        btn.hidden = false;
+        btn.addEventListener("click", function () {
+          copyText(pair[1]()).then(function (ok) { flash(status, card, ok); });
         });
       });
     });
+  }
+
+  /* document page: each passage gets 复制引用 and 复制链接, built from the page (no copy per passage in the HTML) */
+  function initDocCopy() {
+    var article = document.querySelector("article.doc[data-title]");
+    if (!article) return;
+    var title = article.getAttribute("data-title") || "";
+    var date = article.getAttribute("data-date") || "";
+    var source = article.getAttribute("data-source") || "";
+    var base = article.getAttribute("data-base") || "/p/";
+    article.addEventListener("click", function (e) {
+      var btn = e.target.closest("button.copy-cite, button.copy-plink");
+      if (!btn) return;
+      var passage = btn.closest(".passage");
+      var href = passage.querySelector(".p-link").getAttribute("href");
+      var link = absolute(base + href.split("/p/").pop());
+      var text = link;
+      if (btn.classList.contains("copy-cite")) {
+        var lines = Array.prototype.map.call(passage.querySelectorAll(":scope > p"), function (p) { return p.textContent; });
+        var section = passage.closest("section[data-path]");
+        text = citeFrom(lines.join("\n").trim(), title, section ? section.getAttribute("data-path") : "", date, source, link);
+      }
+      copyText(text).then(function (ok) { flash(passage.querySelector(".copy-status"), passage, ok); });
+    });
+    Array.prototype.forEach.call(article.querySelectorAll(".p-tools"), function (tools) {
+      tools.insertAdjacentHTML("beforeend", '<button type="button" class="copy-cite">复制引用</button>' +
+        '<button type="button" class="copy-plink">复制链接</button><span class="copy-status" role="status" aria-live="polite"></span>');
+    });
+  }
+
+  /* --- next / previous match in a document: buttons and n / N ------------------------------ */
+  function initMatches() {
+    var nav = document.querySelector(".match-nav");
+    var marks = Array.prototype.slice.call(document.querySelectorAll(".doc .passage.has-mark"));
+    if (!nav || !marks.length) return;
+    nav.hidden = false;
+    var pos = nav.querySelector(".match-pos");
+    var at = -1;
+    var target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target) at = marks.indexOf(target.closest(".passage"));
+    function show() { pos.textContent = (at >= 0 ? at + 1 : "–") + " / " + marks.length; }
+    function go(step) {
+      if (at === -1) { // from where the reader is: the first match below (or above) the top of the screen
+        var top = 80;
+        at = step > 0 ? marks.findIndex(function (m) { return m.getBoundingClientRect().top > top; }) : -1;
+        if (step > 0 && at === -1) at = 0;
+        if (step < 0) {
+          for (var i = marks.length - 1; i >= 0; i--) if (marks[i].getBoundingClientRect().top < top) { at = i; break; }
+          if (at === -1) at = marks.length - 1;
+        }
+      } else {
+        at = (at + step + marks.length) % marks.length;
+      }
+      marks.forEach(function (m) { m.classList.remove("current-match"); });
+      var m = marks[at];
+      m.classList.add("current-match");
+      m.scrollIntoView({ block: "center" });
+      show();
+    }
+    nav.querySelector(".match-next").addEventListener("click", function () { go(1); });
+    nav.querySelector(".match-prev").addEventListener("click", function () { go(-1); });
+    document.addEventListener("keydown", function (e) {
+      if ((e.key !== "n" && e.key !== "N") || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target)) return;
+      e.preventDefault();
+      go(e.key === "n" ? 1 : -1);
+    });
+    show();
+  }
+
+  /* --- facets: open beside the results on wide screens, a folded bar on phones --------------- */
+  function initFacets(scope) {
+    var bar = scope.querySelector(".facet-bar");
+    if (bar && window.matchMedia("(min-width: 861px)").matches) bar.open = true;
+  }
+
+  /* --- results as you type ------------------------------------------------------------------ */
+  function initLive(box) {
+    var form = box.form;
+    if (!form || !document.body.classList.contains("page-search")) return;
+    var composing = false;
+    var timer = null;
+    var seq = 0;
+    var controller = null;
+
+    function url() {
+      var params = new URLSearchParams(new FormData(form));
+      return form.getAttribute("action") + "?" + params.toString();
+    }
+
+    function swap(html, href, push) {
+      var doc = new DOMParser().parseFromString(html, "text/html");
+      var fresh = doc.querySelector(".results-layout, main.start");
+      var old = document.querySelector(".results-layout, main.start");
+      if (!fresh || !old) { location.href = href; return; }
+      old.replaceWith(fresh);
+      document.title = doc.title;
+      if (push) history.pushState(null, "", href); else history.replaceState(null, "", href);
+      initCardCopy(fresh);
+      initFacets(fresh);
+      window.dispatchEvent(new CustomEvent("kb:results", { detail: { query: box.value } }));
+    }
+
+    function run(push) {
+      clearTimeout(timer);
+      var q = box.value;
+      if (!q.trim() || q.length > 500) return false;
+      var href = url();
+      var mine = ++seq;
+      if (controller) controller.abort();
+      controller = "AbortController" in window ? new AbortController() : null;
+      fetch(href, { signal: controller ? controller.signal : undefined, headers: { "X-Requested-With": "kb-live" } })
+        .then(function (r) { return r.text(); })
+        .then(function (html) { if (mine === seq) swap(html, href, push); })
+        .catch(function () { /* aborted by a newer keystroke, or offline: the form still works */ });
+      return true;
+    }
+
+    box.addEventListener("compositionstart", function () { composing = true; clearTimeout(timer); });
+    box.addEventListener("compositionend", function () {
+      composing = false;
+      clearTimeout(timer);
+      timer = setTimeout(function () { run(false); }, 250);
+    });
+    box.addEventListener("input", function (e) {
+      if (composing || e.isComposing) return; // no search on half-typed pinyin
+      clearTimeout(timer);
+      timer = setTimeout(function () { run(false); }, 250);
+    });
+    form.addEventListener("submit", function (e) {
+      if (composing) return;
+      if (run(true)) e.preventDefault();
+    });
+    window.addEventListener("popstate", function () { location.reload(); });
   }
 
   /* --- table of contents: current section, folding on narrow screens ---------------------- */
@@ -156,8 +316,12 @@
     if (box) {
       initSlash(box);
       initHitKeys(box);
+      initLive(box);
     }
-    initCopy();
+    initCardCopy(document);
+    initFacets(document);
+    initDocCopy();
+    initMatches();
     initToc();
   });
 })();
