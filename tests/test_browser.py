@@ -177,6 +177,7 @@ def test_search_keyboard_open_hit_and_copy_citation(desktop: Page) -> None:
     assert copied.startswith(first_line[:30])
     assert f"——《{title}》" in copied
     assert copied.endswith(f"\n{desktop.base}/p/{passage_id}")
+    assert copied == api_citation(desktop, passage_id)  # the script builds what web/render.py writes
 
     # without the async clipboard API (plain http on another host) the hidden-textarea fallback copies
     other = page.locator(".passage").nth(0)
@@ -191,7 +192,15 @@ def test_search_keyboard_open_hit_and_copy_citation(desktop: Page) -> None:
         copied = reader.evaluate("navigator.clipboard.readText()")
     finally:
         reader.close()
-    assert copied == other.locator(".copy-cite").get_attribute("data-cite")
+    other_id = other.locator(".p-link").get_attribute("href").rsplit("/", 1)[1]
+    assert copied == api_citation(desktop, other_id)
+
+
+def api_citation(page: Page, passage_id: str) -> str:
+    """The citation web/render.py writes for a passage, its relative link made absolute as the page does."""
+    cite = page.js(f"fetch('/api/passages/{passage_id}').then(r => r.json()).then(d => d.citation)")
+    assert cite.endswith(f"\n/p/{passage_id}")
+    return cite[:-len(f"/p/{passage_id}")] + f"{page.base}/p/{passage_id}"
 
 
 def test_toc_links_section_links_and_slash_key(desktop: Page) -> None:

@@ -596,3 +596,136 @@ def test_status_page_and_json(web_client: FlaskClient, kb: KnowledgeBase) -> Non
     assert data["built"][:2] == "20" and data["failed"] == [] and data["watch"] == {"watching": False}
     page = html(web_client, "/status")
     assert f"{data['documents']} 篇" in page and "所有文件均已读入" in page and "kb serve --watch" in page
+
+
+# --- the archive: grouping, facets, the document list, permalinks after edits, small defects ----------
+
+def test_search_groups_hits_by_document(web_client: FlaskClient) -> None:
+    page = html(web_client, "/search?q=" + quote("交通"))
+    docs = re.findall(r'<li class="hit" data-doc="([^"]+)"', page)
+    assert docs and len(docs) == len(set(docs))  # one card per document
+    assert re.search(r"分布在 <strong>\d+</strong> 篇文档", page)
+    assert re.search(r"<summary>本文还有 \d+ 段</summary>", page)
+    assert 'class="more-link" href="/p/' in page
+    flat = html(web_client, "/search?q=" + quote("交通") + "&group=passage")
+    flat_docs = re.findall(r'<li class="hit" data-doc="([^"]+)"', flat)
+    assert len(flat_docs) > len(set(flat_docs)) and "本文还有" not in flat
+
+
+def test_facet_links_filter_and_combine(web_client: FlaskClient) -> None:
+    page = html(web_client, "/search?q=" + quote("交通"))
+    for key in ("year", "type", "place"):
+        assert re.search(rf'href="/search\?q=%E4%BA%A4%E9%80%9A&amp;{key}=[^"]+"', page), key
+    years = web_client.get("/api/search?q=" + quote("交通")).get_json()["facets"]["year"]
+    y = next(v for v in years if v["value"] == "2023")
+    filtered = web_client.get("/api/search?q=" + quote("交通") + "&year=2023").get_json()
+    assert filtered["total"] == y["count"]
+    # the 温岭 2023 summary, published 2024, is in year 2023
+    assert MISSION_DOC in {h["doc_id"] for h in filtered["hits"]}
+    places = filtered["facets"]["place"]
+    both = web_client.get("/api/search", query_string={"q": "交通", "year": "2023", "place": places[0]["value"]}).get_json()
+    assert both["total"] == places[0]["count"]
+    chosen = html(web_client, "/search?q=" + quote("交通") + "&year=2023")
+    assert 'class="chip" href="/search?q=%E4%BA%A4%E9%80%9A"' in chosen  # × removes the year
+    assert "2023 年" in chosen and 'aria-current="true" class="current"' in chosen
+    by_date = web_client.get("/api/search?q=" + quote("交通") + "&sort=date").get_json()
+    dates = [h["date"] for h in by_date["hits"]]
+    assert dates == sorted(dates, reverse=True) and by_date["sort"] == "date"
+
+
+def test_all_documents_link_clears_a_typed_doc_filter(web_client: FlaskClient) -> None:
+    page = html(web_client, "/search?q=" + quote(f"交通 doc:{MISSION_DOC}"))
+    link = re.search(r'<a href="([^"]+)"[^>]*>全部文档</a>', page).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(link).query) == {"q": ["交通"]}
+
+
+def test_document_list_filters_searches_sorts_and_pages(web_client: FlaskClient, kb: KnowledgeBase) -> None:
+    page = html(web_client, "/docs")
+    audit(page)
+    titles = re.findall(r'class="doc-row-title" href="/doc/([^"]+)"', page)
+    assert titles[0] == MISSION_DOC  # newest first (2024-06-07)
+    assert set(titles) == {d["doc_id"] for d in kb.docs()}
+    assert 'href="/docs?year=2023"' in page and 'href="/docs?type=' in page
+    in_2023 = re.findall(r'class="doc-row-title" href="/doc/([^"]+)"', html(web_client, "/docs?year=2023"))
+    assert in_2023[0] == MISSION_DOC and all(2023 in kb.document(d)["document"]["years"] for d in in_2023)
+    assert re.findall(r'class="doc-row-title" href="/doc/([^"]+)"', html(web_client, "/docs?q=" + quote("溫嶺"))) == [MISSION_DOC]
+    api = web_client.get("/api/docs?year=2023&sort=date")
+    assert [d["doc_id"] for d in api.get_json()] == in_2023 and api.headers["X-Total-Count"] == str(len(in_2023))
+    everything = web_client.get("/api/docs?sort=date").get_json()
+    assert [d["date"] for d in everything] == sorted((d["date"] for d in everything), reverse=True)
+    by_type = web_client.get("/api/docs?type=" + quote("政府工作报告")).get_json()
+    assert by_type and all(d["type"] == "政府工作报告" for d in by_type)
+    assert html(web_client, "/docs?page=999&year=abc")  # nonsense is answered
+    from kb.doclist import browse
+    listing = browse(kb.docs(), page=2, page_size=2)
+    assert listing.page == 2 and listing.pages == -(-len(kb.docs()) // 2) and len(listing.docs) == 2
+
+
+def test_over_long_query_says_so_in_chinese_and_keeps_the_box(web_client: FlaskClient) -> None:
+    page = html(web_client, "/search?q=" + "交" * 501, status=400)
+    assert "查询过长（501 字），请缩短到 500 字以内" in page
+    assert "query too long" not in page
+    assert f'value="{"交" * 501}"' in page
+
+
+@pytest.mark.parametrize("q, tip", [
+    ("，。！？", "只有标点符号"), ("-事故", "只有排除词（-事故）"), ("year:2023", "只有筛选条件（year:2023）"),
+    (f"doc:{MISSION_DOC}", "只有筛选条件"),
+])
+def test_queries_with_nothing_to_search_get_their_own_tip(web_client: FlaskClient, q: str, tip: str) -> None:
+    page = web_client.get("/search", query_string={"q": q}).get_data(as_text=True)
+    assert tip in page
+    assert "检查是否有错别字" not in page
+
+
+def test_favicon(web_client: FlaskClient) -> None:
+    response = web_client.get("/favicon.ico")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+
+
+def test_hit_links_and_back_link_keep_the_search(web_client: FlaskClient, mission: dict) -> None:
+    page = html(web_client, "/search?q=" + quote("交通") + "&year=2023&sort=date")
+    link = re.search(r'class="hit-link" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(link).query) == {"q": ["交通"], "year": ["2023"], "sort": ["date"]}
+    response = web_client.get(link)
+    target = response.headers["Location"]
+    assert parse_qs(urlsplit(target).query) == {"q": ["交通"], "year": ["2023"], "sort": ["date"]}
+    doc = html(web_client, target.split("#")[0])
+    back = re.search(r'class="doc-bar-back" href="([^"]+)"', doc).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(back).query) == {"q": ["交通"], "year": ["2023"], "sort": ["date"]}
+    paged = html(web_client, "/search?q=" + quote("交通") + "&group=passage&page=2")
+    link = re.search(r'class="hit-link" href="([^"]+)"', paged).group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(link).query)["page"] == ["2"]
+
+
+def test_edited_passage_link_lands_with_a_notice_and_removed_document_is_410(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    text = (Path(__file__).resolve().parent.parent / "corpus" / f"{MISSION_DOC}.txt").read_text(encoding="utf-8")
+    (corpus / f"{MISSION_DOC}.txt").write_text(text, encoding="utf-8")
+    (corpus / "other.txt").write_text("另一份文档\n一、总则\n" + "交通运输工作稳步推进。" * 10, encoding="utf-8")
+    build_index([corpus], index, workers=1)
+    client = create_app({"KB_INDEX": str(index), "TESTING": True}).test_client()
+    old = client.get("/api/search?q=" + quote("治超非现场执法试点县")).get_json()["hits"][0]
+    (corpus / f"{MISSION_DOC}.txt").write_text(text.replace("治超非现场执法试点县", "治超非现场执法试点县(市)"),
+                                               encoding="utf-8")
+    build_index([corpus], index, workers=1)
+    client = create_app({"KB_INDEX": str(index), "TESTING": True}).test_client()
+    response = client.get(old["url"])
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "moved=1" in location
+    new = client.get("/api/search?q=" + quote("治超非现场执法试点县(市)")).get_json()["hits"][0]
+    assert location.endswith("#" + client.get(f"/api/passages/{new['passage_id']}").get_json()["anchor"])
+    assert new["passage_id"] != old["passage_id"]
+    assert "该段落已更新" in client.get(location.split("#")[0]).get_data(as_text=True)
+    assert client.get(f"/api/passages/{old['passage_id']}").get_json()["moved_from"] == old["passage_id"]
+    (corpus / f"{MISSION_DOC}.txt").unlink()
+    build_index([corpus], index, workers=1)
+    client = create_app({"KB_INDEX": str(index), "TESTING": True}).test_client()
+    for url in (old["url"], f"/doc/{MISSION_DOC}"):
+        gone = client.get(url)
+        assert gone.status_code == 410
+        assert "《温岭市交通运输局2023年度工作总结》（2024-06-07）已从知识库中删除" in gone.get_data(as_text=True)
+    assert client.get(f"/api/passages/{old['passage_id']}").status_code == 410

@@ -7,9 +7,10 @@ turns into a 404 page or ``{"error": ...}``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, send_from_directory, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from kb import doclist
 from kb.errors import NotFoundError, QueryError
@@ -249,8 +250,9 @@ def status() -> Any:
 
 @pages.get("/favicon.ico")
 def favicon() -> Any:
-    return send_from_directory(current_app.static_folder or "static", "favicon.svg", mimetype="image/svg+xml",
-                               max_age=86400)
+    """Browsers ask for /favicon.ico whatever the page links: the SVG icon, not a 404."""
+    icon = Path(current_app.static_folder or "static") / "favicon.svg"
+    return Response(icon.read_bytes(), mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
 
 @pages.get("/healthz")
