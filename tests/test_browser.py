@@ -22,6 +22,7 @@ import waitress
 from flask import Flask
 
 from web_fixtures import HOSTILE_DOC, MISSION_DOC, REPO, web_app, web_corpus, web_index  # noqa: F401, F811
+from web import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -274,3 +275,268 @@ def test_markup_in_a_document_stays_text(desktop: Page) -> None:
     desktop.goto("/search?q=" + '<script>alert(1)</script>')
     assert page.locator("#q").input_value() == "<script>alert(1)</script>"
     # dialogs and CSP violations are checked when the page fixture closes
+
+
+# --- the archive: grouped results, facets, citing from a card, permalinks after edits, the document list ----
+
+def _serve(app: Flask) -> tuple[Any, str]:
+    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
+    threading.Thread(target=srv.run, name="kb-test-waitress-2", daemon=True).start()
+    return srv, f"http://127.0.0.1:{srv.effective_port}"
+
+
+def test_grouped_results_expand_and_facets_combine(desktop: Page) -> None:
+    page = desktop.page
+    desktop.goto("/search?q=" + "交通")
+    docs = [h.get_attribute("data-doc") for h in page.locator(".hit").all()]
+    assert len(docs) == len(set(docs)) > 1  # one card per document
+    first = page.locator(".hit").first
+    more = first.locator("details.more")
+    assert more.locator("summary").inner_text().startswith("本文还有")
+    assert not more.locator(".more-list").is_visible()
+    more.locator("summary").click()
+    assert more.locator(".more-link").first.is_visible()
+    assert more.locator(".snippet mark").count() > 0
+    assert desktop.js("document.querySelector('.facet-bar').open")  # open beside the results on a wide screen
+    desktop.shot("grouped-desktop.png")
+
+    # a year facet: the count on the link is what the page then finds
+    year = page.locator('.facet a[href*="year=2023"]')
+    count = int(year.locator(".count").inner_text())
+    year.click()
+    page.wait_for_url("**year=2023*")
+    assert f"找到 {count} 个段落" in page.locator(".summary").inner_text()
+    # combined with a type
+    kind = page.locator('.facet a[href*="type="]').first
+    kind_count = int(kind.locator(".count").inner_text())
+    kind.click()
+    page.wait_for_url("**type=*")
+    assert "year=2023" in page.url
+    assert f"找到 {kind_count} 个段落" in page.locator(".summary").inner_text()
+    assert page.locator(".active-filters .chip").count() == 2
+    page.locator(".active-filters .chip").first.click()  # × on the year
+    page.wait_for_url(lambda url: "year=" not in url and "type=" in url)
+    # sort by date: newest document first
+    page.locator(".view-options a", has_text="日期").click()
+    page.wait_for_url("**sort=date*")
+    dates = page.locator(".hit-date").all_inner_texts()
+    assert dates == sorted(dates, reverse=True)
+    # the flat list, on request
+    page.locator(".view-options a", has_text="逐段").click()
+    page.wait_for_url("**group=passage*")
+    assert page.locator("details.more").count() == 0
+
+
+def test_phone_facets_are_a_folded_bar_above_the_results(phone: Page) -> None:
+    page = phone.page
+    phone.goto("/search?q=" + "交通")
+    bar = page.locator(".facet-bar")
+    assert not phone.js("document.querySelector('.facet-bar').open")
+    box, hits = bar.bounding_box(), page.locator(".hits").bounding_box()
+    assert box["y"] + box["height"] <= hits["y"] and box["height"] < 80  # above the hits, one line
+    assert fits_screen(phone)
+    phone.shot("facets-phone.png")
+    bar.locator("summary").click()
+    assert page.locator('.facet a[href*="year=2023"]').is_visible()
+    phone.shot("facets-phone-open.png")
+    page.locator('.facet a[href*="year=2023"]').click()
+    page.wait_for_url("**year=2023*")
+    assert page.locator(".active-filters .chip").count() == 1
+
+
+def test_copy_citation_and_link_from_a_result_card(desktop: Page) -> None:
+    page = desktop.page
+    desktop.goto("/search?q=" + "综合交通投资")
+    card = page.locator(".hit").first
+    passage_id = card.locator(".permalink").get_attribute("href").rsplit("/", 1)[1]
+    link = f"{desktop.base}/p/{passage_id}"
+    card.locator(".copy-short").click()
+    card.locator(".copy-status", has_text="已复制").wait_for()
+    short = desktop.js("navigator.clipboard.readText()")
+    sentence, source, url = short.split("\n")
+    snippet = card.locator(":scope > .snippet").inner_text()
+    assert "综合交通投资" in sentence and len(sentence) < len(snippet) + 5
+    assert sentence.endswith(("。", "；", ";", "!", "！", "?", "？")) or sentence in snippet
+    assert source.startswith("——《温岭市交通运输局2023年度工作总结》，")
+    assert "发布日期：2024-06-07" in source and source.endswith("信息来源：市交通局")
+    assert url == link
+    card.locator(".copy-full").click()
+    full = desktop.js("navigator.clipboard.readText()")
+    assert full == api_citation(desktop, passage_id)
+    assert len(full) > len(short)
+    card.locator(".copy-link").click()
+    assert desktop.js("navigator.clipboard.readText()") == link
+
+
+def test_copied_links_use_the_public_address(browser: Any, web_index: Path) -> None:
+    app = create_app({"KB_INDEX": str(web_index), "TESTING": True, "KB_PUBLIC_URL": "https://kb.example.org"})
+    srv, base = _serve(app)
+    try:
+        for page in _open(browser, base, DESKTOP, permissions=["clipboard-read", "clipboard-write"]):
+            page.goto("/search?q=" + "综合交通投资")
+            card = page.page.locator(".hit").first
+            passage_id = card.locator(".permalink").get_attribute("href").rsplit("/", 1)[1]
+            card.locator(".copy-link").click()
+            assert page.js("navigator.clipboard.readText()") == f"https://kb.example.org/p/{passage_id}"
+            card.locator(".copy-short").click()
+            assert page.js("navigator.clipboard.readText()").endswith(f"\nhttps://kb.example.org/p/{passage_id}")
+            page.goto(f"/p/{passage_id}")
+            target = page.page.locator(".passage:target")
+            target.hover()
+            target.locator(".copy-plink").click()
+            assert page.js("navigator.clipboard.readText()") == f"https://kb.example.org/p/{passage_id}"
+    finally:
+        srv.close()
+
+
+def test_a_copied_link_still_lands_after_an_edit(browser: Any, tmp_path: Path) -> None:
+    from kb.indexer import build_index
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    text = (REPO / "corpus" / f"{MISSION_DOC}.txt").read_text(encoding="utf-8")
+    (corpus / f"{MISSION_DOC}.txt").write_text(text, encoding="utf-8")
+    (corpus / "other.txt").write_text("另一份文档\n一、总则\n" + "交通运输工作稳步推进。" * 10, encoding="utf-8")
+    build_index([corpus], index, workers=1)
+    srv, base = _serve(create_app({"KB_INDEX": str(index), "TESTING": True}))
+    try:
+        for page in _open(browser, base, DESKTOP, permissions=["clipboard-read", "clipboard-write"]):
+            page.goto("/search?q=" + "治超非现场执法试点县")
+            card = page.page.locator(".hit").first
+            card.locator(".copy-link").click()
+            copied = page.js("navigator.clipboard.readText()")
+            (corpus / f"{MISSION_DOC}.txt").write_text(text.replace("治超非现场执法试点县", "治超非现场执法试点县(市)"),
+                                                       encoding="utf-8")
+            build_index([corpus], index, workers=1)
+            page.page.goto(copied)
+            page.page.wait_for_url("**moved=1#p-*")
+            anchor = page.page.url.split("#", 1)[1]
+            assert "治超非现场执法试点县(市)" in page.page.locator(f"#{anchor}").inner_text()
+            assert page.js(IN_VIEWPORT, anchor)
+            below = page.js("(id) => document.getElementById(id).getBoundingClientRect().top >= "
+                            "document.querySelector('.doc-bar').getBoundingClientRect().bottom - 1", anchor)
+            assert below  # the passage starts below the sticky bar, not under it
+            notice = page.page.locator(".notice-moved")
+            assert "该段落已更新" in notice.inner_text()
+            assert page.js("() => { const r = document.querySelector('.notice-moved').getBoundingClientRect(); "
+                           "return r.top >= 0 && r.bottom <= window.innerHeight; }")  # in view after landing
+            page.shot("permalink-moved.png")
+            (corpus / f"{MISSION_DOC}.txt").unlink()
+            build_index([corpus], index, workers=1)
+            response = page.page.goto(copied)
+            assert response.status == 410
+            assert "温岭市交通运输局2023年度工作总结" in page.page.locator("main").inner_text()
+            page.errors.clear()  # the 410 itself is logged as a failed resource load
+    finally:
+        srv.close()
+
+
+def test_document_list_newest_first_filter_and_search(phone: Page) -> None:
+    page = phone.page
+    phone.goto("/docs")
+    first = page.locator(".doc-row-title").first
+    assert first.inner_text() == "温岭市交通运输局2023年度工作总结"  # newest first: near the top, not number 119
+    assert first.bounding_box()["y"] < 844
+    assert fits_screen(phone)
+    phone.shot("docs-phone.png")
+    page.locator(".facet-bar summary").click()
+    page.locator('.facet a[href*="type="]').first.click()
+    page.wait_for_url("**type=*")
+    chosen = page.locator(".doc-row").count()
+    assert chosen >= 1 and f"共 {chosen} 篇" in page.locator(".summary").inner_text()
+    phone.goto("/docs")
+    page.locator("#doc-q").fill("温岭")
+    page.locator("#doc-q").press("Enter")
+    page.wait_for_url("**q=*")
+    assert page.locator(".doc-row-title").all_inner_texts() == ["温岭市交通运输局2023年度工作总结"]
+
+
+def test_document_page_header_matches_and_back_to_results(desktop: Page) -> None:
+    page = desktop.page
+    desktop.goto("/search?q=" + "交通" + "&year=2023&sort=date")
+    page.locator(".hit-link").first.click()
+    page.wait_for_url("**/doc/**#p-*")
+    bar = page.locator(".doc-bar")
+    box = bar.bounding_box()
+    assert box["y"] >= 0 and box["y"] < 5 and bar.is_visible()  # landed deep in the text, the header still shows
+    assert "温岭市交通运输局2023年度工作总结" in bar.inner_text() and "2024-06-07" in bar.inner_text()
+    assert "市交通局" in bar.inner_text()
+    pos = page.locator(".match-pos")
+    start = pos.inner_text()
+    total = int(start.split("/")[1])
+    at = int(start.split("/")[0])
+    page.keyboard.press("n")
+    assert pos.inner_text() == f"{at % total + 1} / {total}"
+    assert desktop.js("document.querySelector('.current-match') !== null")
+    page.keyboard.press("Shift+N")
+    assert pos.inner_text() == f"{at} / {total}"
+    page.locator(".match-next").click()
+    page.locator(".match-next").click()
+    assert pos.inner_text() == f"{(at + 1) % total + 1} / {total}"
+    current = desktop.js("document.querySelector('.current-match').id")
+    assert desktop.js("(id) => { const r = document.getElementById(id).getBoundingClientRect(); "
+                      "return r.top > 0 && r.bottom < window.innerHeight; }", current)
+    desktop.shot("doc-matches-desktop.png")
+    page.locator(".doc-bar-back").click()
+    page.wait_for_url("**/search?*")
+    assert "year=2023" in page.url and "sort=date" in page.url and "q=" in page.url
+
+
+def test_phone_document_header_and_no_js_toc(phone: Page, browser: Any, server: str) -> None:
+    page = phone.page
+    phone.goto("/search?q=" + "综合交通投资")
+    phone.goto(page.locator(".hit-link").first.get_attribute("href"))
+    page.wait_for_url("**/doc/**#p-*")
+    anchor = page.url.split("#", 1)[1]
+    page.wait_for_function(IN_VIEWPORT, arg=anchor)
+    bar = page.locator(".doc-bar")
+    assert bar.is_visible() and "温岭市交通运输局2023年度工作总结" in bar.inner_text()
+    toc = page.locator(".toc-pane").bounding_box()
+    box = bar.bounding_box()
+    assert abs(box["y"] - (toc["y"] + toc["height"])) < 3  # right under the folded TOC bar
+    passage = page.locator(f"#{anchor}").bounding_box()
+    assert passage["y"] >= box["y"] + box["height"] - 2  # not hidden under the bars
+    phone.shot("doc-phone-header.png")
+    for nojs in _open(browser, server, PHONE, is_mobile=True, java_script_enabled=False):
+        nojs.goto(f"/doc/{MISSION_DOC}")
+        first = nojs.page.locator(".doc h1").bounding_box()
+        assert first["y"] < PHONE["height"] * 0.75  # the TOC does not push the text a screen down
+        nojs.shot("doc-phone-nojs.png")
+
+
+def test_results_as_you_type_wait_for_ime_composition(desktop: Page) -> None:
+    page = desktop.page
+    desktop.goto("/search?q=" + "交通")
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if "/search?" in r.url else None)
+    box = page.locator("#q")
+    box.fill("")
+    page.keyboard.type("四好农村路", delay=30)
+    page.wait_for_function("() => document.querySelector('.summary') && location.search.includes('%E5%9B%9B')")
+    page.locator(".hit .snippet mark").first.wait_for()
+    assert page.locator(".hit .snippet mark").first.inner_text() in "四好农村路"
+    assert len(requests) <= 2  # debounced: not a request per character
+    assert desktop.js("document.activeElement.id") == "q"  # typing goes on
+    # mid-composition (pinyin being typed) nothing is searched; the composed word is
+    requests.clear()
+    desktop.js("""() => {
+      const q = document.getElementById('q');
+      q.dispatchEvent(new CompositionEvent('compositionstart', {data: ''}));
+      q.value = '治 chao';
+      q.dispatchEvent(new InputEvent('input', {data: 'chao', isComposing: true, inputType: 'insertCompositionText'}));
+    }""")
+    page.wait_for_timeout(700)
+    assert requests == []
+    desktop.js("""() => {
+      const q = document.getElementById('q');
+      q.value = '治超';
+      q.dispatchEvent(new InputEvent('input', {data: '治超', isComposing: true, inputType: 'insertCompositionText'}));
+      q.dispatchEvent(new CompositionEvent('compositionend', {data: '治超'}));
+    }""")
+    page.wait_for_function("() => location.search.includes('%E6%B2%BB%E8%B6%85')")
+    page.locator(".hit").first.wait_for()
+    assert len(requests) == 1
+    # Enter shows results too, and the back button returns to the previous query's page
+    box.fill("四好农村路")
+    box.press("Enter")
+    page.wait_for_function("() => document.title.startsWith('四好农村路')")
+    assert page.locator(".hit").count() > 0

@@ -186,6 +186,22 @@
     show();
   }
 
+  /* --- the document's sticky bar: passages land below it, not under it ---------------------- */
+  function initDocBar() {
+    var bar = document.querySelector(".doc-bar");
+    if (!bar) return;
+    function offset() {
+      var r = bar.getBoundingClientRect();
+      var top = parseFloat(getComputedStyle(bar).top) || 0;
+      root.style.setProperty("--doc-offset", Math.ceil(top + r.height + 8) + "px");
+    }
+    offset();
+    window.addEventListener("resize", offset);
+    var id = decodeURIComponent(location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (target) target.scrollIntoView({ block: "start" });
+  }
+
   /* --- facets: open beside the results on wide screens, a folded bar on phones --------------- */
   function initFacets(scope) {
     var bar = scope.querySelector(".facet-bar");
@@ -272,6 +288,8 @@
 
     if (narrow.matches) {
       details.open = false; // folding moves the text up: put the linked passage back in view
+      // the document's own sticky bar (title, date, source) sits right under the folded TOC bar
+      root.style.setProperty("--toc-bar", details.parentElement.getBoundingClientRect().height + "px");
       if (location.hash) scrollToHash();
     }
     nav.addEventListener("click", function (e) {
@@ -323,5 +341,6 @@
     initDocCopy();
     initMatches();
     initToc();
+    initDocBar();
   });
 })();
