@@ -220,3 +220,18 @@ def test_build_deleted_file_gone_from_docs(small_corpus: Path, tmp_path: Path) -
 def test_build_missing_corpus_folder(tmp_path: Path) -> None:
     result = kb("build", "--corpus", tmp_path / "nowhere", "--index", tmp_path / "index")
     assert result.exit_code == 1 and "corpus folder not found" in result.stderr
+
+
+def test_serve_public_url_must_be_an_address(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import main
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("某文档\n一、总则\n" + "交通运输工作稳步推进。" * 10, encoding="utf-8")
+    build_index([corpus], tmp_path / "index", workers=1)
+    result = CliRunner().invoke(main, ["serve", "--index", str(tmp_path / "index"), "--public-url", "kb.example.org"])
+    assert result.exit_code == 2 and "http:// or https://" in result.output
+    assert "--public-url" in CliRunner().invoke(main, ["serve", "--help"]).output
