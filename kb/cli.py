@@ -64,6 +64,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
           workers: int | None, quiet: bool) -> None:
     """Build or update the index from the corpus folders (incremental unless --full)."""
     from kb.indexer import build_index
+    from kb.loaders import printable_path
 
     roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
     state = {"last": 0.0}
@@ -74,7 +75,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
         if quiet or (now - state["last"] < (0.2 if tty else 2.0) and done != total):
             return
         state["last"] = now
-        line = f"[{done}/{total}] {done * 100 // max(total, 1)}% {Path(path).name}"
+        line = f"[{done}/{total}] {done * 100 // max(total, 1)}% {printable_path(Path(path).name)}"
         click.echo(("\r" + line[:100].ljust(100)) if tty else line, err=True, nl=not tty)
         if tty and done == total:
             click.echo("", err=True)
@@ -84,10 +85,10 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
                              wait=wait)
     except BuildFailedError as exc:
         raise click.ClickException(f"{exc}\nnothing was swapped in; the index being served is unchanged") from exc
-    for err in report.errors:
-        click.echo(f"error: {err.path}: {err.reason}", err=True)
+    for err in report.errors:  # paths are printable already: a newline in a name cannot start a line
+        click.echo(f"{'error' if err.failed else 'note'}: {err.path}: {err.reason}", err=True)
     click.echo(report.summary(), err=True)
-    if report.errors:
+    if report.failures:
         sys.exit(1)
 
 

@@ -20,6 +20,15 @@ class LoadError(KbError):
         self.reason = reason
 
 
+class FileVanishedError(LoadError):
+    """A corpus file listed by the walk was gone when it was read (deleted or renamed meanwhile):
+    reported, but not a failure of the build."""
+
+
+class FileChangedError(LoadError):
+    """A corpus file changed while it was read: not indexed now, read again by the next build."""
+
+
 class IndexMissingError(KbError):
     """No built index where one was expected."""
 

@@ -38,8 +38,8 @@ from whoosh import index as whoosh_index
 from kb import analysis, ngrams, textindex
 from kb.chunker import chunk
 from kb.docmeta import describe
-from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
-from kb.loaders import MAX_BYTES, SUFFIXES, doc_id_for, load_document
+from kb.errors import BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexMissingError, KbError, LoadError
+from kb.loaders import SUFFIXES, doc_id_for, load_document, printable_path, read_corpus_file
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
@@ -53,8 +53,12 @@ KEEP_VERSIONS = 2  # the current one and the one before it, for readers still ho
 
 @dataclass
 class FileError:
+    """A corpus file that did not go in, and why; ``path`` is printable (:func:`kb.loaders.printable_path`).
+    ``failed`` is false for a file that vanished during the build: reported, not a failure."""
+
     path: str
     reason: str
+    failed: bool = True
 
 
 @dataclass
@@ -75,6 +79,10 @@ class BuildReport:
     version: str = ""
     errors: list[FileError] = field(default_factory=list)
 
+    @property
+    def failures(self) -> list[FileError]:
+        return [e for e in self.errors if e.failed]
+
     def summary(self) -> str:
         mode = "full" if self.full else "incremental"
         if self.up_to_date:
@@ -82,7 +90,7 @@ class BuildReport:
         rate = self.bytes_read / 2**20 / self.seconds if self.seconds else 0.0
         return (f"built {mode}: {self.documents} documents, {self.sections} sections, {self.passages} passages "
                 f"in {self.seconds:.1f} s ({rate:.1f} MB/s); added {self.added}, changed {self.changed}, "
-                f"deleted {self.deleted}, unchanged {self.unchanged}, failed {len(self.errors)}")
+                f"deleted {self.deleted}, unchanged {self.unchanged}, failed {len(self.failures)}")
 
 
 ProgressFn = Callable[[int, int, str], None]
@@ -98,7 +106,7 @@ def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = Fa
     roots = [Path(d) for d in corpus_dirs]
     for root in roots:
         if not root.is_dir():
-            raise KbError(f"corpus folder not found: {root}")
+            raise KbError(f"corpus folder not found: {printable_path(root)}")
     with _build_lock(index_dir, wait=wait):
         _clean_stale(index_dir)
         current = current_version(index_dir, required=False)
@@ -136,29 +144,108 @@ class _Plan:
     to_index: list[tuple[Path, Path, str]]  # (path, root, key)
     kept: dict[str, dict]  # key → manifest file record, for unchanged files
     deleted: list[str]  # doc ids to remove
+    roots: list[Path] = field(default_factory=list)  # the corpus folders: nothing outside them is read
 
 
-def _file_key(path: Path) -> str:
-    return str(path.resolve())
+def _file_key(path: Path, root: Path) -> str:
+    """The manifest's key of a corpus file: its absolute path, the corpus folder resolved but not the
+    file (a symlink and its target are two files). A name that is not UTF-8 is keyed by its bytes."""
+    key = str(Path(os.path.realpath(root)) / Path(path).relative_to(root))
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        key = "bytes:" + os.fsencode(key).hex()
+    return key
 
 
-def iter_corpus(roots: list[Path]) -> Iterator[tuple[Path, Path]]:
-    """Every readable-looking corpus file as (path, root), in a stable order; hidden files skipped."""
+def iter_corpus(roots: list[Path], skipped: list[FileError] | None = None) -> Iterator[tuple[Path, Path]]:
+    """Every corpus file as (path, root), in a stable order; hidden files and folders skipped.
+
+    The corpus folder is untrusted input. Only regular files are listed: a FIFO, device or socket with
+    a corpus suffix is skipped, and so is a symbolic link that loops, dangles, or leads out of every
+    corpus folder; each of these is appended to ``skipped`` with the reason. A symlink to a file in a
+    corpus folder is listed; symlinked folders are never walked into (a folder inside the corpus is
+    walked anyway, one outside is refused). Any depth and any file name is walked.
+    """
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+
+    def note(path: Path, reason: str) -> None:
+        if skipped is not None:
+            skipped.append(FileError(printable_path(path), reason))
+
+    def inside(target: Path) -> bool:
+        return any(target == r or r in target.parents for r in real_roots)
+
     for root in roots:
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts):
+        found: list[Path] = []
+        stack = [Path(root)]
+        while stack:  # iterative: a folder 1,000 levels deep is no recursion limit
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    listed = list(entries)
+            except OSError as exc:
+                note(folder, f"cannot list folder: {exc.strerror or exc}; skipped")
                 continue
-            if path.is_file() and path.suffix.lower() in SUFFIXES:
-                yield path, root
+            for entry in listed:
+                if entry.name.startswith("."):
+                    continue
+                path = folder / entry.name
+                wanted = path.suffix.lower() in SUFFIXES
+                try:
+                    if entry.is_symlink():
+                        try:
+                            target = Path(os.path.realpath(path, strict=True))
+                        except FileNotFoundError:
+                            if wanted:
+                                note(path, "dangling symbolic link (its target does not exist); skipped")
+                            continue
+                        except OSError as exc:  # ELOOP
+                            if wanted:
+                                note(path, f"symbolic link loop ({exc.strerror}); skipped")
+                            continue
+                        if target.is_dir():
+                            if not inside(target):
+                                note(path, "symbolic link to a folder outside the corpus folder; refused")
+                            continue
+                        if not wanted:
+                            continue
+                        if not inside(target):
+                            note(path, "symbolic link to a file outside the corpus folder; refused")
+                        elif not target.is_file():
+                            note(path, "symbolic link to something not a regular file; skipped")
+                        else:
+                            found.append(path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append(path)
+                    elif wanted:
+                        if entry.is_file(follow_symlinks=False):
+                            found.append(path)
+                        else:
+                            note(path, f"not a regular file ({_kind(path)}); skipped")
+                except OSError as exc:
+                    note(path, f"cannot read: {exc.strerror or exc}; skipped")
+        for path in sorted(found):
+            yield path, root
+
+
+def _kind(path: Path) -> str:
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "unknown"
+    return ("FIFO" if stat.S_ISFIFO(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "socket" if stat.S_ISSOCK(mode) else "special file")
 
 
 def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
     old_files: dict[str, dict] = dict(old["files"]) if old else {}
-    plan = _Plan([], {}, [])
+    plan = _Plan([], {}, [], roots)
     clashed: list[tuple[Path, Path, str]] = []  # skipped for a doc id another file holds
-    for path, root in iter_corpus(roots):
-        key = _file_key(path)
+    for path, root in iter_corpus(roots, report.errors):
+        key = _file_key(path, root)
         rec = old_files.pop(key, None)
         try:
             st = path.stat()
@@ -169,18 +256,18 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
             if rec.get("clash"):
                 clashed.append((path, root, key))
             elif rec.get("error"):  # failed before and not touched since: say so again, don't retry
-                report.errors.append(FileError(str(path), rec["error"]))
+                report.errors.append(FileError(printable_path(path), rec["error"]))
             continue
         if rec and st and rec.get("doc_id"):
             try:
-                if _sha1_file(path) == rec["sha1"]:
+                if read_corpus_file(path, roots).sha1 == rec["sha1"]:
                     plan.kept[key] = dict(rec, mtime_ns=st.st_mtime_ns)  # touched, not changed
                     continue
-            except OSError:
+            except LoadError:
                 pass
             plan.deleted.append(rec["doc_id"])
             report.changed += 1
-        elif rec is None:
+        elif rec is None or not rec.get("doc_id"):  # new, or failed before and changed since
             report.added += 1
         plan.to_index.append((path, root, key))
     for rec in old_files.values():
@@ -193,22 +280,12 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
     for path, root, key in clashed:
         rec = plan.kept[key]
         if rec["clash"] in held:
-            report.errors.append(FileError(str(path), rec["error"]))
+            report.errors.append(FileError(printable_path(path), rec["error"]))
         else:
             del plan.kept[key]
             plan.to_index.append((path, root, key))
     report.unchanged = sum(1 for rec in plan.kept.values() if rec.get("doc_id"))
     return plan
-
-
-def _sha1_file(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Plan, report: BuildReport,
@@ -235,18 +312,19 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
     for path, root, key in plan.to_index:
         doc_id = doc_id_for(path, root)
         if doc_id in taken:
-            other = docs.get(doc_id, {}).get("path") or next((str(j.path) for j in jobs if j.doc_id == doc_id), "?")
+            other = docs.get(doc_id, {}).get("path") or next((printable_path(j.path) for j in jobs
+                                                              if j.doc_id == doc_id), "?")
             reason = f"same document id '{doc_id}' as {other}; skipped"
-            report.errors.append(FileError(str(path), reason))
+            report.errors.append(FileError(printable_path(path), reason))
             try:  # recorded, so that the next builds do not read it again while the clash lasts
                 st = path.stat()
                 files[key] = {"doc_id": None, "fid": None, "error": reason, "clash": doc_id, "size": st.st_size,
-                              "mtime_ns": st.st_mtime_ns, "path": str(path)}
+                              "mtime_ns": st.st_mtime_ns, "path": printable_path(path)}
             except OSError:
                 pass
             continue
         taken.add(doc_id)
-        jobs.append(_Job(path, root, key, next_fid, doc_id))
+        jobs.append(_Job(path, root, key, next_fid, doc_id, tuple(plan.roots)))
         next_fid += 1
     shares = _run_workers(tmp, jobs, workers, progress)
     segments = []
@@ -264,9 +342,9 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
             files[item.key] = {"doc_id": item.outcome["doc_id"], "fid": item.fid, "sha1": item.sha1,
                                "size": item.size, "mtime_ns": item.mtime_ns, "path": item.path}
             report.bytes_read += item.size or 0
-    if strict and report.errors:
-        raise BuildFailedError(f"{len(report.errors)} file(s) could not be indexed (--strict): "
-                               + "; ".join(f"{e.path}: {e.reason}" for e in report.errors[:5]))
+    if strict and report.failures:
+        raise BuildFailedError(f"{len(report.failures)} file(s) could not be indexed (--strict): "
+                               + "; ".join(f"{e.path}: {e.reason}" for e in report.failures[:5]))
     _commit_segments(tmp, segments, [] if fresh else plan.deleted, merge=not fresh)
     live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
     text_segments = _merge_policy(tmp, text_segments, live)
@@ -315,6 +393,7 @@ class _Job:
     key: str
     fid: int
     doc_id: str
+    roots: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -453,21 +532,31 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
         text_segments.append(name)
     try:
         for job in jobs:
-            item = _Item(job.key, str(job.path), job.fid, FileError(str(job.path), "not read"))
+            shown = printable_path(job.path)
+            item = _Item(job.key, shown, job.fid, FileError(shown, "not read"))
             try:
-                st = job.path.stat()
-                item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
-                if st.st_size <= MAX_BYTES:  # hashed before reading: a change meanwhile is seen next time
-                    item.sha1 = _sha1_file(job.path)
-                chunked = describe(chunk(load_document(job.path, job.root)))  # refuses an oversized file
+                # read once: what is hashed and recorded is exactly what is indexed
+                raw = read_corpus_file(job.path, job.roots or (job.root,))
+                item.size, item.mtime_ns, item.sha1 = raw.size, raw.mtime_ns, raw.sha1
+                chunked = describe(chunk(load_document(job.path, job.root, raw=raw)))
                 if not chunked.passages:  # it would be listed, but no search could ever find it
                     raise LoadError(job.path, "only headings, no text under them (nothing to search)")
+            except FileVanishedError as exc:
+                item.outcome = FileError(shown, exc.reason, failed=False)
+            except FileChangedError as exc:  # not recorded: the next build reads it again
+                item.outcome = FileError(shown, exc.reason)
             except LoadError as exc:
-                item.outcome = FileError(str(job.path), exc.reason)
+                item.outcome = FileError(shown, exc.reason)
+                if item.size is None:  # refused before reading: recorded, so the next build does not retry it
+                    try:
+                        st = job.path.stat()
+                        item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
+                    except OSError:
+                        pass
             except OSError as exc:
-                item.outcome = FileError(str(job.path), f"cannot read: {exc.strerror or exc}")
+                item.outcome = FileError(shown, f"cannot read: {exc.strerror or exc}")
             except Exception as exc:  # a bug on one odd file must not lose the others; reported by name
-                item.outcome = FileError(str(job.path), f"internal error while reading: {type(exc).__name__}: {exc}")
+                item.outcome = FileError(shown, f"internal error while reading: {type(exc).__name__}: {exc}")
             else:
                 folded_body = analysis.fold(chunked.document.body)
                 for row in index_rows(chunked, job.fid):
@@ -481,7 +570,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                                                                  encoding="utf-8")
                 item.outcome = _doc_summary(doc_json)
             items.append(item)
-            tick(str(job.path))
+            tick(shown)
         # every worker's writer keeps its temporary files in the one MAIN.tmp folder: removing it here
         # (destroy(), or cancel() for an empty share) broke the workers still writing, failing the whole
         # build (one oversized file did it); the parent's commit removes it once all are done
