@@ -49,6 +49,7 @@ MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest ar
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
+FILE_TIME_BUDGET = 120.0  # seconds to read, decode and chunk one file ($KB_FILE_TIME_BUDGET); then it is skipped
 
 
 @dataclass
@@ -535,10 +536,11 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
             shown = printable_path(job.path)
             item = _Item(job.key, shown, job.fid, FileError(shown, "not read"))
             try:
-                # read once: what is hashed and recorded is exactly what is indexed
-                raw = read_corpus_file(job.path, job.roots or (job.root,))
-                item.size, item.mtime_ns, item.sha1 = raw.size, raw.mtime_ns, raw.sha1
-                chunked = describe(chunk(load_document(job.path, job.root, raw=raw)))
+                with _time_budget(job.path):
+                    # read once: what is hashed and recorded is exactly what is indexed
+                    raw = read_corpus_file(job.path, job.roots or (job.root,))
+                    item.size, item.mtime_ns, item.sha1 = raw.size, raw.mtime_ns, raw.sha1
+                    chunked = describe(chunk(load_document(job.path, job.root, raw=raw)))
                 if not chunked.passages:  # it would be listed, but no search could ever find it
                     raise LoadError(job.path, "only headings, no text under them (nothing to search)")
             except FileVanishedError as exc:
@@ -589,6 +591,46 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
     if postings.rows:
         flush()
     return _Share(items, segments, text_segments)
+
+
+def file_time_budget() -> float:
+    """Seconds one file may take to be read, decoded and chunked (``$KB_FILE_TIME_BUDGET``, 0: no limit)."""
+    try:
+        return max(0.0, float(os.environ.get("KB_FILE_TIME_BUDGET", FILE_TIME_BUDGET)))
+    except ValueError:
+        return FILE_TIME_BUDGET
+
+
+class _time_budget:
+    """Raise ``LoadError`` in the block when it runs over :func:`file_time_budget` (``SIGALRM``: in a
+    worker process, or the main thread of a one-process build; elsewhere, checked when the block ends).
+
+    Only the pure steps (read, decode, chunk) run under it: an interruption there loses nothing. The
+    analysis after it is linear in the passages (each at most a few hundred characters), so bounded too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.budget, self.started, self.previous = path, file_time_budget(), 0.0, None
+
+    def _expired(self, *_args: object) -> None:
+        raise LoadError(self.path, f"took over {self.budget:g} s to read and chunk (the time budget of one file, "
+                                   "$KB_FILE_TIME_BUDGET); skipped")
+
+    def __enter__(self) -> _time_budget:
+        import threading
+
+        self.started = time.monotonic()
+        if self.budget and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGALRM, self._expired)
+            signal.setitimer(signal.ITIMER_REAL, self.budget)
+        return self
+
+    def __exit__(self, exc_type, *_exc: object) -> None:
+        if self.previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        if exc_type is None and self.budget and time.monotonic() - self.started > self.budget:
+            self._expired()
 
 
 def _pause_for_crash_tests(moment: str) -> None:

@@ -93,6 +93,7 @@ _DOC_KIND = re.compile(r"报告|总结|计划|规划|纲要|意见|通知|办法
 _SALUTATION = re.compile(r"^(?:\*\*)?各位(?:代表|委员)")
 _LETTER_SPACED = re.compile(r"(?:[\u4e00-\u9fff\d] +){3,}[\u4e00-\u9fff\d]")
 _SUBTITLE_DASH = re.compile(r"\s*(?:——|──|--)\s*")
+_TITLE_MAX = 400  # characters: a longer line is a paragraph, never a title
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_ID_CHARS = 120  # docs/<doc_id>.json must fit a file name (255 bytes), and an id a URL
@@ -447,7 +448,9 @@ def _clean_title(title: str) -> str:
     """Markdown emphasis, letter spacing (``政  府  工  作  报  告``) and a ``——`` subtitle taken off a title."""
     title = _BIDI.sub("", title).strip().strip("*").strip()  # U+202E would show the start page reversed
     title = _LETTER_SPACED.sub(lambda m: re.sub(r" +", "", m.group(0)), title)
-    doubled = re.fullmatch(r"(.{4,}?)\s*\1", title)  # "2024年广州市政府工作报告2024年广州市政府工作报告"
+    # "2024年广州市政府工作报告2024年广州市政府工作报告"; only on a title-sized line: the pattern is
+    # quadratic on a periodic one (a 20 MB line took minutes)
+    doubled = re.fullmatch(r"(.{4,}?)\s*\1", title) if len(title) <= _TITLE_MAX else None
     if doubled:
         title = doubled.group(1)
     main, sep, _sub = _split_dash(title)
@@ -502,7 +505,7 @@ def _drop_repeated_title(lines: list[str], title: str) -> list[str]:
     for idx, line in enumerate(lines):
         if not line:
             continue
-        if _clean_title(line) == title:
+        if len(line) <= 2 * len(title) + 8 and _clean_title(line) == title:
             return _collapse_blank(lines[:idx] + lines[idx + 1:])
         seen += 1
         if seen >= 5:

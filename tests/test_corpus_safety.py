@@ -173,3 +173,56 @@ def test_doc_ids_and_printable_paths_are_safe() -> None:
     shown = printable_path("a\nb\r\x1b\u202e\u2066" + os.fsdecode(b"\xff"))
     assert shown == "a\\nb\\r\\x1b\\u202e\\u2066\\xff" and shown.isprintable()
     shown.encode("utf-8")
+
+
+def unpunctuated(path: Path, mb: float) -> None:
+    """One line of real words in random order, no punctuation, no line break: ``mb`` MB."""
+    import random
+    import re
+
+    text = re.sub(r"[\W\d_]", "", (REPO / "corpus" / "wenling-transport-bureau-2023-work-summary.txt")
+                  .read_text(encoding="utf-8"))
+    rng, out, size, n = random.Random(7), [], 0, int(mb * 2**20 / 3)
+    while size < n:
+        i, k = rng.randrange(len(text) - 6), rng.randint(2, 6)
+        out.append(text[i:i + k])
+        size += k
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(out)[:n], encoding="utf-8")
+
+
+def test_a_periodic_unpunctuated_line_is_linear_not_quadratic() -> None:
+    """The repeated-title check (``(.{4,}?)\\s*\\1``) took minutes on a 20 MB line that repeats itself."""
+    import time
+
+    from kb.loaders import _clean_title, _drop_repeated_title
+
+    line = "交通建设发展" * 200_000  # 1.2 M characters; quadratic: hours
+    started = time.perf_counter()
+    assert _clean_title("2024年广州市政府工作报告2024年广州市政府工作报告") == "2024年广州市政府工作报告"
+    assert _drop_repeated_title([line], "交通建设发展") == [line]
+    assert _clean_title(line) == line
+    assert time.perf_counter() - started < 5
+
+
+def test_an_unpunctuated_multi_megabyte_line_builds_and_is_searchable(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    unpunctuated(corpus / "one-line.txt", 2)
+    good(corpus / "plan.txt", "独特词甲")
+    report = build_index([corpus], tmp_path / "index", workers=1)
+    assert report.documents == 2 and not report.errors
+    kb = KnowledgeBase(tmp_path / "index")
+    assert kb.search("独特词甲").hits
+    assert all(len(h.text) <= 800 for h in kb.search("交通").hits)  # cut into passages, not one 2 MB hit
+
+
+def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus"
+    unpunctuated(corpus / "slow.txt", 4)
+    good(corpus / "plan.txt", "独特词甲")
+    build_index([corpus], tmp_path / "warm", workers=1)  # imports and dictionaries loaded, outside the budget
+    monkeypatch.setenv("KB_FILE_TIME_BUDGET", "0.25")
+    report = build_index([corpus], tmp_path / "index", workers=1)
+    assert [(Path(e.path).name, "time budget" in e.reason) for e in report.errors] == [("slow.txt", True)]
+    assert report.documents == 1 and KnowledgeBase(tmp_path / "index").search("独特词甲").hits
