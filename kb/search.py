@@ -95,6 +95,48 @@ def _contains(hay: bytes, core: str) -> bool:
     return core.encode() in hay or _loose_pattern(core).search(hay) is not None
 
 
+def _phrase_candidates(ix: TextIndex, folded: str) -> np.ndarray | None:
+    """Every row whose text can hold ``folded`` contiguously: the rows filed under each pair of adjacent
+    CJK characters it holds (``None`` when it holds none, e.g. ``"G228"``).
+
+    The pairs are taken within each run of CJK characters, so a fragment with punctuation
+    (``实加大对科技创新、小微企``) or cut mid-word is looked up by what the passage surely holds; a lone
+    character is left out (in the passage it may stand in a pair, filed under that pair only). Its
+    jieba words are no guide: ``实`` and ``小微企`` are not words of ``落实加大对科技创新、小微企业``.
+    The rows are then checked against the stored text (:func:`_contains`).
+    """
+    keys = ngrams.term_keys(folded)
+    pairs = keys[keys >= _PAIR_MIN]  # pairs are cp1 << 21 | cp2; a lone character is its code point
+    if pairs.size:
+        lists = [ix.lookup("grams", int(k))[0] for k in pairs]
+    else:  # one CJK character between others (``"长3.9"`` from 增长3.9%): rows holding it anywhere
+        chars = sorted({ord(ch) for ch in folded if analysis.is_cjk(ch)})
+        if not chars:
+            return None
+        lists = [_rows_with_char(ix, cp) for cp in chars]
+    lists.sort(key=len)
+    rows = lists[0]
+    for other in lists[1:]:
+        if rows.size == 0:
+            break
+        rows = rows[np.isin(rows, other, assume_unique=True)]
+    return rows
+
+
+_PAIR_MIN = np.uint64(1 << 21)
+_CP_MASK = np.uint64((1 << 21) - 1)
+
+
+def _rows_with_char(ix: TextIndex, cp: int) -> np.ndarray:
+    """Rows whose text holds the CJK character ``cp``: filed alone, or in a pair either side of it."""
+    found = []
+    for seg, base in zip(ix.segments, ix.bases):
+        keys, offsets, rows, _tfs = seg._postings["grams"]
+        at = np.flatnonzero(((keys & _CP_MASK) == cp) | ((keys >> np.uint64(21)) == cp))
+        found.extend(rows.items(int(offsets[i]), int(offsets[i + 1])).astype(np.int64) + base for i in at.tolist())
+    return np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+
+
 class _TermScore(NamedTuple):
     score: np.ndarray  # where it matches, else 0
     match: np.ndarray  # rows holding every unit
@@ -171,6 +213,9 @@ class _Scorer:
                 sure = np.union1d(sure, pairs)  # one pair is the text itself
             else:
                 candidates.append(pairs)
+        exact = _phrase_candidates(ix, term.text)
+        if exact is not None:  # every row that can hold the phrase; the word rows above are a subset
+            candidates = [exact]
         match[sure] = True
         for rows in candidates:
             for row in rows[~match[rows]].tolist():
