@@ -92,6 +92,22 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
         sys.exit(1)
 
 
+@main.command()
+@_index_option
+@_kb_errors
+def check(index_dir: Path) -> None:
+    """Verify the served index version file by file (sizes and SHA-1 checksums); exit 1 when damaged."""
+    from kb.indexer import check_index
+
+    name, damage = check_index(index_dir)
+    for line in damage:
+        click.echo(f"damaged: {line}", err=True)
+    if damage:
+        click.echo(f"index version {name} is damaged ({len(damage)} file(s)): run `kb build` to rebuild it", err=True)
+        sys.exit(1)
+    click.echo(f"index version {name}: every file whole", err=True)
+
+
 @main.command("search")
 @click.argument("query")
 @_index_option
@@ -193,16 +209,14 @@ def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
 @_kb_errors
 def serve(index_dir: Path, host: str, port: int, threads: int) -> None:
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
-    import waitress
-
     from kb.indexer import current_version
     from web import create_app
+    from web.serve import serve as serve_app
 
     current_version(index_dir)  # fail early and clearly when there is no index
     app = create_app({"KB_INDEX": str(index_dir)})
     click.echo(f"kb: serving {index_dir} on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kb", clear_untrusted_proxy_headers=True,
-                   max_request_body_size=1 << 20)
+    serve_app(app, host=host, port=port, threads=threads)
 
 
 @main.command()

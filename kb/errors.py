@@ -33,6 +33,12 @@ class IndexMissingError(KbError):
     """No built index where one was expected."""
 
 
+class IndexDamagedError(IndexMissingError):
+    """The index version on disk is damaged (a file missing, truncated or corrupt, or ``CURRENT`` or
+    the manifest unreadable). The message names what, relative to the index folder, and how to repair:
+    ``kb check`` tells what is damaged, ``kb build`` rebuilds it."""
+
+
 class IndexBusyError(KbError):
     """Another build holds the index lock."""
 

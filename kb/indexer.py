@@ -26,6 +26,7 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import re
 import shutil
 import signal
 import time
@@ -38,7 +39,8 @@ from whoosh import index as whoosh_index
 from kb import analysis, ngrams, textindex
 from kb.chunker import chunk
 from kb.docmeta import describe
-from kb.errors import BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexMissingError, KbError, LoadError
+from kb.errors import (BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexDamagedError,
+                       IndexMissingError, KbError, LoadError)
 from kb.loaders import SUFFIXES, doc_id_for, load_document, printable_path, read_corpus_file
 from kb.models import Chunked, Section
 from kb.schema import build_schema
@@ -79,6 +81,7 @@ class BuildReport:
     up_to_date: bool = False
     version: str = ""
     errors: list[FileError] = field(default_factory=list)
+    damage: list[str] = field(default_factory=list)  # what was found damaged in the served version (rebuilt)
 
     @property
     def failures(self) -> list[FileError]:
@@ -86,12 +89,14 @@ class BuildReport:
 
     def summary(self) -> str:
         mode = "full" if self.full else "incremental"
+        repaired = (f"; the served version was damaged ({'; '.join(self.damage[:3])}), rebuilt in full"
+                    if self.damage else "")
         if self.up_to_date:
             return f"index up to date: {self.documents} documents, {self.passages} passages ({self.seconds:.2f} s)"
         rate = self.bytes_read / 2**20 / self.seconds if self.seconds else 0.0
         return (f"built {mode}: {self.documents} documents, {self.sections} sections, {self.passages} passages "
                 f"in {self.seconds:.1f} s ({rate:.1f} MB/s); added {self.added}, changed {self.changed}, "
-                f"deleted {self.deleted}, unchanged {self.unchanged}, failed {len(self.failures)}")
+                f"deleted {self.deleted}, unchanged {self.unchanged}, failed {len(self.failures)}{repaired}")
 
 
 ProgressFn = Callable[[int, int, str], None]
@@ -100,9 +105,34 @@ ProgressFn = Callable[[int, int, str], None]
 def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = False, strict: bool = False,
                 workers: int | None = None, progress: ProgressFn | None = None,
                 wait: bool = False) -> BuildReport:
-    """Bring ``index_dir`` up to date with the files under ``corpus_dirs``."""
-    started = time.perf_counter()
+    """Bring ``index_dir`` up to date with the files under ``corpus_dirs``.
+
+    A full disk or an index folder that cannot be written fails the build with ``BuildFailedError``
+    saying so: the served version is left whole and served, and the new one's files are removed."""
     index_dir = Path(index_dir)
+    try:
+        return _build(corpus_dirs, index_dir, full=full, strict=strict, workers=workers, progress=progress,
+                      wait=wait)
+    except OSError as exc:
+        raise BuildFailedError(_write_failure(index_dir, exc)) from exc
+
+
+def _write_failure(index_dir: Path, exc: OSError) -> str:
+    import errno
+
+    where = f"the index folder {index_dir.name or index_dir}"
+    short_write = exc.errno is None and re.search(r"\d+ requested and \d+ written", str(exc))  # numpy's ENOSPC
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or short_write:
+        return (f"no space left on the disk of {where} ({exc.strerror or exc}); the new version was removed. "
+                "Free space (a full build needs about as much again as the served version) and build again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{where} cannot be written ({exc.strerror}): make it writable, or pass --index"
+    return f"writing {where} failed ({exc.strerror or exc})"
+
+
+def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: bool, workers: int | None,
+           progress: ProgressFn | None, wait: bool) -> BuildReport:
+    started = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     roots = [Path(d) for d in corpus_dirs]
     for root in roots:
@@ -110,12 +140,19 @@ def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = Fa
             raise KbError(f"corpus folder not found: {printable_path(root)}")
     with _build_lock(index_dir, wait=wait):
         _clean_stale(index_dir)
-        current = current_version(index_dir, required=False)
-        old = read_manifest(current) if current else None
+        try:
+            current = current_version(index_dir, required=False)
+            old = read_manifest(current) if current else None
+        except IndexDamagedError as exc:  # a garbage CURRENT or manifest: nothing of it can be reused
+            current, old, damage = None, None, [str(exc)]
+        else:
+            damage = verify_version(current, old, full=True) if current and old else []
+            if damage:
+                old = None  # not one file of a damaged version is linked into the next one
         if old and (old.get("fingerprint") != analysis.dictionary_fingerprint()
                     or old.get("format") != FORMAT_VERSION):
             old = None  # the analyzer or the layout changed: tokens in the old index are stale
-        report = BuildReport(full=full or old is None)
+        report = BuildReport(full=full or old is None, damage=damage)
         plan = _plan(roots, None if report.full else old, report)
         if not report.full and not plan.to_index and not plan.deleted and current is not None:
             report.up_to_date = True
@@ -134,6 +171,7 @@ def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = Fa
             report.version = final.name
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            (index_dir / f"CURRENT.{os.getpid()}.tmp").unlink(missing_ok=True)
             raise
         _prune(index_dir, keep=final.name, previous=current.name if current else None)
     report.seconds = time.perf_counter() - started
@@ -361,6 +399,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "files": files,
         "docs": docs,
         "errors": [asdict(e) for e in report.errors],
+        "checksums": _checksums(tmp, current if not fresh else None, old if not fresh else None),
     }
     _write_json_durably(tmp / MANIFEST, manifest)
     return report
@@ -450,6 +489,7 @@ def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: Pro
                 path = ticks.get(timeout=0.5)
             except queue.Empty:
                 if any(p.exitcode not in (None, 0) for p in procs):
+                    _raise_if_disk_full(tmp)
                     raise KbError("an indexing worker died; nothing was swapped in") from None
                 if all(p.exitcode == 0 for p in procs):
                     break
@@ -460,6 +500,7 @@ def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: Pro
         for proc in procs:
             proc.join()
         if any(p.exitcode != 0 for p in procs):
+            _raise_if_disk_full(tmp)
             raise KbError("an indexing worker died; nothing was swapped in")
     finally:
         for proc in procs:
@@ -474,10 +515,23 @@ def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: Pro
         with open(result, "rb") as fh:
             share = pickle.load(fh)
         result.unlink()
+        if isinstance(share, OSError):
+            raise share
         if isinstance(share, BaseException):
             raise KbError(f"indexing worker failed: {share}") from share
         shares.append(share)
     return shares
+
+
+def _raise_if_disk_full(tmp: Path) -> None:
+    """A worker that died on a disk with no room left most likely died of it: say so."""
+    import errno
+
+    try:
+        if shutil.disk_usage(tmp).free < 1 << 20:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    except FileNotFoundError:
+        pass
 
 
 def _size(path: Path) -> int:
@@ -492,10 +546,15 @@ def _worker_main(tmp: str, jobs: list[_Job], worker: int, ticks) -> None:
     _die_with_parent()
     try:
         share: _Share | BaseException = _index_share(Path(tmp), jobs, worker, ticks.put)
+    except OSError as exc:  # a full disk, a read-only folder: the parent says so plainly
+        share = OSError(exc.errno, exc.strerror)
     except Exception as exc:  # handed to the parent, which raises it
         share = KbError(f"{type(exc).__name__}: {exc}")
-    with open(Path(tmp) / f"share-{worker}.pickle", "wb") as fh:
-        pickle.dump(share, fh)
+    try:
+        with open(Path(tmp) / f"share-{worker}.pickle", "wb") as fh:
+            pickle.dump(share, fh)
+    except OSError:  # no room even for the result: exit quietly, the parent finds out (no traceback)
+        os._exit(3)
 
 
 def _die_with_parent() -> None:
@@ -708,23 +767,130 @@ def _doc_summary(doc_json: dict) -> dict:
 
 # --- version folders ---------------------------------------------------------------------------
 
+_VERSION_NAME = re.compile(r"v-[A-Za-z0-9T._-]{1,80}")
+
+
 def current_version(index_dir: Path, required: bool = True) -> Path | None:
-    """The folder of the version being served, or ``None``/``IndexMissingError`` when there is none."""
+    """The folder of the version being served, or ``None``/``IndexMissingError`` when there is none.
+
+    A ``CURRENT`` that is not a version name, or names a version that is not there, is damage
+    (``IndexDamagedError``, raised even when not ``required``: a build then starts afresh)."""
     index_dir = Path(index_dir)
     try:
-        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
-        name = ""
-    path = index_dir / name if name else None
-    if path is None or not name.startswith("v-") or not (path / MANIFEST).is_file():
+        raw = (index_dir / "CURRENT").read_bytes()
+    except FileNotFoundError:
+        raw = None
+    except OSError as exc:
+        raise IndexDamagedError(f"index/CURRENT cannot be read ({exc.strerror}): run `kb build --full`") from exc
+    if raw is None or not raw.strip():
         if required:
-            raise IndexMissingError(f"no index in {index_dir}: run `kb build` (or `make serve`) first")
+            raise IndexMissingError(f"no index in the folder {index_dir.name or index_dir}: run `kb build` "
+                                    "(or `make serve`) first")
         return None
+    name = raw.decode("utf-8", "replace").strip()
+    if not _VERSION_NAME.fullmatch(name):
+        raise IndexDamagedError("index/CURRENT is damaged (it does not name a version): run `kb build --full`")
+    path = index_dir / name
+    if not (path / MANIFEST).is_file():
+        raise IndexDamagedError(f"index/CURRENT names {name}, which is missing or has no manifest: "
+                                "run `kb build --full`")
     return path
 
 
 def read_manifest(version_dir: Path) -> dict:
-    return json.loads((Path(version_dir) / MANIFEST).read_text(encoding="utf-8"))
+    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated or not a manifest."""
+    where = f"{Path(version_dir).name}/{MANIFEST}"
+    try:
+        data = json.loads((Path(version_dir) / MANIFEST).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise IndexDamagedError(f"{where} cannot be read ({exc.strerror}): run `kb build --full`") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb build --full`") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("docs"), dict) or \
+            not isinstance(data.get("files"), dict):
+        raise IndexDamagedError(f"{where} is damaged (not a kb manifest): run `kb build --full`")
+    return data
+
+
+# --- checksums: every file of a version, its size and SHA-1, in the manifest ---------------------------
+
+def _version_files(version_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Every file of a version but the manifest itself (and Whoosh's lock file), as (relative name, path)."""
+    for folder, _dirs, names in os.walk(version_dir):
+        for name in names:
+            path = Path(folder) / name
+            rel = path.relative_to(version_dir).as_posix()
+            if rel != MANIFEST and not name.endswith("WRITELOCK"):
+                yield rel, path
+
+
+def _sha1_path(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha1()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksums(version_dir: Path, previous: Path | None, old: dict | None) -> dict[str, list]:
+    """{file: [size, sha1]} of a version being written; a file hard-linked from the previous version
+    (the same inode) keeps the checksum recorded there instead of being read again."""
+    known = (old or {}).get("checksums") or {}
+    sums: dict[str, list] = {}
+    for rel, path in _version_files(version_dir):
+        st = path.stat()
+        entry = known.get(rel)
+        if entry and previous is not None:
+            try:
+                prev = (previous / rel).stat()
+                if (prev.st_ino, prev.st_dev, prev.st_size) == (st.st_ino, st.st_dev, st.st_size) == \
+                        (st.st_ino, st.st_dev, entry[0]):
+                    sums[rel] = entry
+                    continue
+            except OSError:
+                pass
+        sums[rel] = [st.st_size, _sha1_path(path)]
+    return sums
+
+
+def verify_version(version_dir: Path, manifest: dict | None = None, full: bool = False) -> list[str]:
+    """What is damaged in a version: files missing, of the wrong size, or (``full``) with the wrong
+    SHA-1, as ``name: what`` lines relative to the index folder; ``[]`` when whole. A version written
+    before checksums were kept is checked for its manifest only."""
+    version_dir = Path(version_dir)
+    try:
+        manifest = manifest if manifest is not None else read_manifest(version_dir)
+    except IndexDamagedError as exc:
+        return [str(exc)]
+    sums = manifest.get("checksums")
+    if not isinstance(sums, dict):
+        return []
+    damage = []
+    for rel, entry in sums.items():
+        path = version_dir / rel
+        try:
+            size = path.stat().st_size
+        except OSError:
+            damage.append(f"{version_dir.name}/{rel}: missing")
+            continue
+        if size != entry[0]:
+            damage.append(f"{version_dir.name}/{rel}: {size} bytes, {entry[0]} expected (truncated or overwritten)")
+        elif full:
+            try:
+                if _sha1_path(path) != entry[1]:
+                    damage.append(f"{version_dir.name}/{rel}: content changed (checksum differs)")
+            except OSError as exc:
+                damage.append(f"{version_dir.name}/{rel}: cannot be read ({exc.strerror})")
+    return damage
+
+
+def check_index(index_dir: Path) -> tuple[str, list[str]]:
+    """``kb check``: (the served version's name, what is damaged in it: full checksums)."""
+    version = current_version(index_dir)  # IndexDamagedError for a garbage CURRENT
+    assert version is not None
+    return version.name, verify_version(version, full=True)
 
 
 def _set_current(index_dir: Path, name: str) -> None:

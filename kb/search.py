@@ -42,9 +42,9 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
 from kb import analysis, ngrams
-from kb.errors import NotFoundError, QueryError
+from kb.errors import IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
 from kb.highlight import snippet_html
-from kb.indexer import current_version, read_manifest
+from kb.indexer import current_version, read_manifest, verify_version
 from kb.models import Facet, Hit, SearchResult
 from kb import understand
 from kb.query import ParsedQuery, parse_query
@@ -492,7 +492,30 @@ class _Version:
 
     @classmethod
     def open(cls, path: Path) -> _Version:
+        """Open a version, its file sizes checked against the manifest first (a few stats: a truncated
+        file is damage, never a different answer); anything unreadable is ``IndexDamagedError``."""
         manifest = read_manifest(path)
+        damage = verify_version(path, {**manifest, "checksums": {
+            rel: entry for rel, entry in (manifest.get("checksums") or {}).items() if not rel.startswith("docs/")}})
+        if damage:  # (documents' JSON files are checked when read)
+            raise IndexDamagedError(f"index version damaged: {'; '.join(damage[:3])}: run `kb check`, then `kb build`")
+        import warnings
+
+        with warnings.catch_warnings():  # Whoosh leaves a damaged segment's file open when it fails
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return cls._open(path, manifest)
+            except KbError:
+                raise
+            except _DAMAGE as exc:
+                why = f"{type(exc).__name__}: {str(exc)[:200]}"
+            # the traceback holding those files is gone here: close them now, quietly
+            _collect_leaked_files()
+        raise IndexDamagedError(f"index version {path.name} is damaged: it cannot be opened ({why}); "
+                                "run `kb check`, then `kb build`")
+
+    @classmethod
+    def _open(cls, path: Path, manifest: dict) -> _Version:
         files = manifest.get("files", {}).values()
         live = {rec["fid"] for rec in files if rec.get("fid") and rec.get("doc_id")}
         text = TextIndex(path, manifest.get("segments", []), live)
@@ -633,6 +656,42 @@ class _Version:
         return tuple(out)
 
 
+# what reading damaged index files raises (numpy, Whoosh's structs and zlib, JSON, short reads)
+_DAMAGE = (OSError, ValueError, IndexError, KeyError, TypeError, EOFError, AttributeError, AssertionError,
+           ArithmeticError, MemoryError, __import__("struct").error, __import__("zlib").error,
+           __import__("pickle").UnpicklingError, __import__("whoosh.index").index.IndexError)
+
+
+def _collect_leaked_files() -> None:
+    """Whoosh leaves a damaged segment's file open when reading it fails: close it now, quietly (its
+    ResourceWarning would otherwise surface at some later, unrelated moment)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def _guarded(method):
+    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except KbError:
+            raise
+        except _DAMAGE as exc:
+            why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        _collect_leaked_files()  # (outside the except clause: see _Version.open)
+        raise IndexDamagedError(f"the index could not be read ({why}): it may be damaged; "
+                                "run `kb check`, then `kb build`")
+
+    return wrapper
+
+
 def _year(date: str) -> int:
     return int(date[:4]) if date[:4].isdigit() else -1
 
@@ -648,6 +707,7 @@ class KnowledgeBase:
         self._open: _Version | None = None
         self._manifest: dict = {}
         self._checked = 0.0
+        self._failed: tuple[Path | None, float, str] = (None, 0.0, "")  # a version that would not open
         self._refresh(force=True)
 
     # --- versions -------------------------------------------------------------------------------
@@ -657,13 +717,31 @@ class KnowledgeBase:
         if not force and now - self._checked < 0.5:
             return
         self._checked = now
-        version = current_version(self.index_dir)
+        try:
+            version = current_version(self.index_dir)
+        except IndexMissingError:
+            if self._open is not None:  # CURRENT damaged or gone: keep serving the version open
+                return
+            raise
         if version == self._version and not force:
             return
+        failed, when, why = self._failed
+        if version == failed and self._open is not None and now - when < 30:
+            return  # a damaged new version is retried every 30 s, not twice a second
         with self._lock:
             if version == self._version and not force:
                 return
-            opened = _Version.open(version)
+            try:
+                opened = _Version.open(version)
+            except IndexDamagedError as exc:
+                self._failed = (version, now, str(exc))
+                if self._open is None:
+                    raise
+                import sys  # the last good version stays served; the server's log says why
+
+                if failed != version or why != str(exc):
+                    print(f"kb: not switching to {version.name}: {exc}; still serving {self.version}", file=sys.stderr)
+                return
             self._open, self._manifest, self._version = opened, opened.manifest, version
 
     def _current(self) -> _Version:
@@ -678,6 +756,7 @@ class KnowledgeBase:
         return self._version.name if self._version else ""
 
     # --- search ---------------------------------------------------------------------------------
+    @_guarded
     def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE,
                options: SearchOptions | None = None, exact: bool = False) -> SearchResult:
         """Answer one query; never raises for odd input except ``QueryError`` for over-long text.
@@ -737,6 +816,7 @@ class KnowledgeBase:
                             corrected=corrected, also=query.also)
 
     # --- documents ------------------------------------------------------------------------------
+    @_guarded
     def docs(self) -> list[dict]:
         self._refresh()
         docs = self._manifest.get("docs", {}).values()
@@ -745,6 +825,7 @@ class KnowledgeBase:
                        for d in docs),
                       key=lambda d: (d["title"], d["doc_id"]))
 
+    @_guarded
     def document(self, doc_id: str) -> dict:
         """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
         self._refresh()
@@ -752,12 +833,14 @@ class KnowledgeBase:
             raise NotFoundError(f"no document with id {doc_id!r}")
         return _load_doc_json(str(self._version), doc_id)
 
+    @_guarded
     def toc(self, doc_id: str) -> dict:
         data = self.document(doc_id)
         d = data["document"]
         return {"doc_id": d["doc_id"], "title": d["title"], "date": d["date"], "source": d["source"],
                 "preface": data["preface"], "sections": [_toc_entry(s) for s in data["sections"]]}
 
+    @_guarded
     def passage(self, passage_id: str) -> dict:
         doc_id, _, _key = passage_id.rpartition(".")
         if not doc_id:
@@ -823,7 +906,15 @@ def _toc_entry(s: dict) -> dict:
 @lru_cache(maxsize=64)
 def _load_doc_json(version: str, doc_id: str) -> dict:
     path = Path(version) / "docs" / f"{doc_id}.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    where = f"{Path(version).name}/docs/{doc_id}.json"
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+        data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)
+    except FileNotFoundError as exc:
+        raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb check`, then `kb build`") from exc
+    return data
 
 
 def _ms(started: float) -> float:

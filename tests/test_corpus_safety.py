@@ -226,3 +226,59 @@ def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Pat
     report = build_index([corpus], tmp_path / "index", workers=1)
     assert [(Path(e.path).name, "time budget" in e.reason) for e in report.errors] == [("slow.txt", True)]
     assert report.documents == 1 and KnowledgeBase(tmp_path / "index").search("独特词甲").hits
+
+
+# --- a full disk, a read-only index folder ------------------------------------------------------------
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path):
+    """A 1.1 MB tmpfs: room for one version of a two-document index, not for a second beside it."""
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1100k", "tmpfs", str(mount)],
+                                            capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root): a full disk is not simulated instead")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_and_a_read_only_index_keep_the_served_version(tmp_path: Path, small_tmpfs: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", small_tmpfs / "index"
+    corpus.mkdir()
+    (corpus / "mission.txt").write_bytes((REPO / "corpus" / "wenling-transport-bureau-2023-work-summary.txt")
+                                         .read_bytes())
+    unpunctuated(corpus / "other.txt", 0.1)
+    assert run_build(corpus, index_dir).returncode == 0
+    served = (index_dir / "CURRENT").read_text()
+    before = [h.passage_id for h in KnowledgeBase(index_dir).search("交通").hits]
+    for extra in (("--full",), ("--full", "--workers", "2")):
+        done = subprocess.run([sys.executable, "-m", "kb.cli", "build", *extra, "--index", str(index_dir),
+                               "--corpus", str(corpus)], capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8"))
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "no space left" in done.stderr and "the index being served is unchanged" in done.stderr, done.stderr
+        assert (index_dir / "CURRENT").read_text() == served
+        assert not list(index_dir.glob("tmp-*")) and not list(index_dir.glob("CURRENT.*"))
+        assert [h.passage_id for h in KnowledgeBase(index_dir).search("交通").hits] == before
+    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    good(corpus / "new.txt", "独特词甲")
+    done = run_build(corpus, index_dir)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot be written (Read-only file system)" in done.stderr, done.stderr
+    assert [h.passage_id for h in KnowledgeBase(index_dir).search("交通").hits] == before
+
+
+def test_control_characters_past_the_sampled_start_never_reach_a_page(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = "二、下一步工作\n" + "继续推进公路建设工作。\n" * 4000  # > 64 KiB before the NUL
+    (corpus / "nul.txt").write_text(GOOD.format(word="独特词甲") + filler + "末尾\x00独特词乙\x1b[31m结束。\n",
+                                    encoding="utf-8")
+    build_index([corpus], tmp_path / "index", workers=1)
+    kb = KnowledgeBase(tmp_path / "index")
+    body = kb.document("nul")["body"]
+    assert "独特词乙" in body and "\x00" not in body and "\x1b" not in body
+    hit = kb.search("独特词乙").hits[0]
+    assert "\x00" not in hit.text and "\x00" not in hit.snippet_html
