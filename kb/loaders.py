@@ -252,7 +252,12 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
     controls = sum(1 for ch in text[:65536] if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t\f\v")
     if controls > max(8, len(text[:65536]) // 100):
         raise LoadError(path, "binary file (control characters), not text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # control characters past the sampled start (a NUL at 100 KiB) are not text either: never emitted
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
+
+
+_CONTROLS = {c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]} | {0x0B: "\n",
+                                                                                                  0x0C: "\n"}
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:

@@ -191,7 +191,9 @@ def test_search_keyboard_open_hit_and_copy_citation(desktop: Page) -> None:
         copied = reader.evaluate("navigator.clipboard.readText()")
     finally:
         reader.close()
-    assert copied == other.locator(".copy-cite").get_attribute("data-cite")
+    cite = other.locator(".copy-cite").get_attribute("data-cite")
+    assert "\n/p/" in cite  # relative on the page (never from the Host header), absolute when copied
+    assert copied == cite.replace("\n/p/", f"\n{desktop.base}/p/")
 
 
 def test_toc_links_section_links_and_slash_key(desktop: Page) -> None:

@@ -281,7 +281,8 @@ def test_document_page_copy_citation_data(web_client: FlaskClient, kb: Knowledge
     assert text.startswith(passage["text"][:40])
     assert "——《温岭市交通运输局2023年度工作总结》，二、坚持高质量发展,奋力书写交通高分答卷 › (一)聚焦“两城两湖”" in text
     assert "，2024-06-07\n" in text
-    assert text.endswith(f"\nhttp://localhost/p/{p['passage_id']}")
+    # relative: the permalink is never built from the request's Host header (the browser completes it)
+    assert text.endswith(f"\n/p/{p['passage_id']}")
     assert 'class="p-link" href="/p/' in block
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from kb.errors import NotFoundError
 from kb.models import SearchResult
@@ -20,6 +20,7 @@ from web.render import PATH_SEPARATOR, PassageView, citation, document_view, que
 pages = Blueprint("pages", __name__)
 api = Blueprint("api", __name__, url_prefix="/api")
 
+START_PAGE_DOCS = 500  # documents listed on the start page; the rest are found by searching (or /api/docs)
 EXAMPLE_QUERIES = ("综合交通投资", "四好农村路", "营商环境", '"城乡公交" 一体化', "安全生产 -事故", "year:2023 公路")
 
 
@@ -88,8 +89,11 @@ def search() -> Any:
     if q.strip():
         result = kb.search(q, page=page, doc=doc["doc_id"] if doc else None, exact=_exact_arg())
     docs = kb.docs() if result is None else []
+    docs_total = len(docs)
+    docs = docs[:START_PAGE_DOCS]  # 100,000 documents made a 16 MB start page
     return render_template(
-        "search.html", q=q, result=result, doc=doc, notice=notice, docs=docs, examples=EXAMPLE_QUERIES,
+        "search.html", q=q, result=result, doc=doc, notice=notice, docs=docs, docs_total=docs_total,
+        examples=EXAMPLE_QUERIES,
         page_numbers=_page_numbers(result.page, result.pages) if result else [],
         suggestions=suggestions(q) if result is not None and (result.partial or not result.total) else [],
         separator=PATH_SEPARATOR)
@@ -101,7 +105,8 @@ def document(doc_id: str) -> Any:
     q = request.args.get("q", "")
     data = get_document(doc_id)
     view = document_view(data, query_terms(q))
-    root = request.url_root.rstrip("/")
+    # never the request's Host header (a forged one rewrote every link): the configured address, else relative
+    root = str(current_app.config.get("KB_PUBLIC_URL") or "").rstrip("/")
 
     def cite(p: PassageView) -> str:
         return citation(p.text, view.title, p.section_path, view.date,

@@ -75,7 +75,9 @@
       btn.hidden = false;
       btn.addEventListener("click", function () {
         var status = btn.parentNode.querySelector(".copy-status");
-        var text = btn.getAttribute("data-cite") || "";
+        // the server never builds the permalink from the request's Host header: a relative one is
+        // completed here from the address this browser itself opened
+        var text = (btn.getAttribute("data-cite") || "").replace(/\n\/p\//, "\n" + window.location.origin + "/p/");
         copyText(text).then(function (ok) {
           if (!status) return;
           status.textContent = ok ? "已复制" : "复制失败，请手动选择文字";
