@@ -753,7 +753,11 @@ class KnowledgeBase:
 
     @property
     def version(self) -> str:
-        return self._version.name if self._version else ""
+        """The name of the version searches use now: read from the one opened object, so it can never
+        name another version than a search started at the same moment (``_open`` and ``_version`` are
+        assigned one after the other, and another thread could search in between)."""
+        opened = self._open
+        return opened.path.name if opened is not None else ""
 
     # --- search ---------------------------------------------------------------------------------
     @_guarded
