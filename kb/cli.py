@@ -64,6 +64,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
           workers: int | None, quiet: bool) -> None:
     """Build or update the index from the corpus folders (incremental unless --full)."""
     from kb.indexer import build_index
+    from kb.loaders import printable_path
 
     roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
     state = {"last": 0.0}
@@ -74,7 +75,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
         if quiet or (now - state["last"] < (0.2 if tty else 2.0) and done != total):
             return
         state["last"] = now
-        line = f"[{done}/{total}] {done * 100 // max(total, 1)}% {Path(path).name}"
+        line = f"[{done}/{total}] {done * 100 // max(total, 1)}% {printable_path(Path(path).name)}"
         click.echo(("\r" + line[:100].ljust(100)) if tty else line, err=True, nl=not tty)
         if tty and done == total:
             click.echo("", err=True)
@@ -84,11 +85,27 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
                              wait=wait)
     except BuildFailedError as exc:
         raise click.ClickException(f"{exc}\nnothing was swapped in; the index being served is unchanged") from exc
-    for err in report.errors:
-        click.echo(f"error: {err.path}: {err.reason}", err=True)
+    for err in report.errors:  # paths are printable already: a newline in a name cannot start a line
+        click.echo(f"{'error' if err.failed else 'note'}: {err.path}: {err.reason}", err=True)
     click.echo(report.summary(), err=True)
-    if report.errors:
+    if report.failures:
         sys.exit(1)
+
+
+@main.command()
+@_index_option
+@_kb_errors
+def check(index_dir: Path) -> None:
+    """Verify the served index version file by file (sizes and SHA-1 checksums); exit 1 when damaged."""
+    from kb.indexer import check_index
+
+    name, damage = check_index(index_dir)
+    for line in damage:
+        click.echo(f"damaged: {line}", err=True)
+    if damage:
+        click.echo(f"index version {name} is damaged ({len(damage)} file(s)): run `kb build` to rebuild it", err=True)
+        sys.exit(1)
+    click.echo(f"index version {name}: every file whole", err=True)
 
 
 @main.command("search")
@@ -202,10 +219,9 @@ def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corp
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
     if public_url and not public_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
-    import waitress
-
     from kb.indexer import current_version
     from web import create_app
+    from web.serve import serve as serve_app
 
     config: dict = {"KB_INDEX": str(index_dir)}
     watcher = None
@@ -226,8 +242,7 @@ def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corp
     app = create_app(config)
     click.echo(f"kb: serving {index_dir} on http://{host}:{port}/  (Ctrl+C to stop)", err=True)
     try:
-        waitress.serve(app, host=host, port=port, threads=threads, ident="kb", clear_untrusted_proxy_headers=True,
-                       max_request_body_size=1 << 20)
+        serve_app(app, host=host, port=port, threads=threads)
     finally:
         if watcher is not None:
             watcher.stop()

@@ -20,8 +20,23 @@ class LoadError(KbError):
         self.reason = reason
 
 
+class FileVanishedError(LoadError):
+    """A corpus file listed by the walk was gone when it was read (deleted or renamed meanwhile):
+    reported, but not a failure of the build."""
+
+
+class FileChangedError(LoadError):
+    """A corpus file changed while it was read: not indexed now, read again by the next build."""
+
+
 class IndexMissingError(KbError):
     """No built index where one was expected."""
+
+
+class IndexDamagedError(IndexMissingError):
+    """The index version on disk is damaged (a file missing, truncated or corrupt, or ``CURRENT`` or
+    the manifest unreadable). The message names what, relative to the index folder, and how to repair:
+    ``kb check`` tells what is damaged, ``kb build`` rebuilds it."""
 
 
 class IndexBusyError(KbError):

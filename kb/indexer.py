@@ -27,6 +27,7 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
+import re
 import shutil
 import signal
 import time
@@ -39,8 +40,9 @@ from whoosh import index as whoosh_index
 from kb import analysis, ngrams, successors, textindex
 from kb.chunker import chunk
 from kb.docmeta import describe
-from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, LoadError
-from kb.loaders import MAX_OFFICE_BYTES, SUFFIXES, doc_id_for, load_document
+from kb.errors import (BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexDamagedError,
+                       IndexMissingError, KbError, LoadError)
+from kb.loaders import MAX_OFFICE_BYTES, SUFFIXES, doc_id_for, load_document, printable_path, read_corpus_file
 from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
@@ -51,12 +53,17 @@ MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest ar
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
+FILE_TIME_BUDGET = 120.0  # seconds to read, decode and chunk one file ($KB_FILE_TIME_BUDGET); then it is skipped
 
 
 @dataclass
 class FileError:
+    """A corpus file that did not go in, and why; ``path`` is printable (:func:`kb.loaders.printable_path`).
+    ``failed`` is false for a file that vanished during the build: reported, not a failure."""
+
     path: str
     reason: str
+    failed: bool = True
 
 
 @dataclass
@@ -76,15 +83,22 @@ class BuildReport:
     up_to_date: bool = False
     version: str = ""
     errors: list[FileError] = field(default_factory=list)
+    damage: list[str] = field(default_factory=list)  # what was found damaged in the served version (rebuilt)
+
+    @property
+    def failures(self) -> list[FileError]:
+        return [e for e in self.errors if e.failed]
 
     def summary(self) -> str:
         mode = "full" if self.full else "incremental"
+        repaired = (f"; the served version was damaged ({'; '.join(self.damage[:3])}), rebuilt in full"
+                    if self.damage else "")
         if self.up_to_date:
             return f"index up to date: {self.documents} documents, {self.passages} passages ({self.seconds:.2f} s)"
         rate = self.bytes_read / 2**20 / self.seconds if self.seconds else 0.0
         return (f"built {mode}: {self.documents} documents, {self.sections} sections, {self.passages} passages "
                 f"in {self.seconds:.1f} s ({rate:.1f} MB/s); added {self.added}, changed {self.changed}, "
-                f"deleted {self.deleted}, unchanged {self.unchanged}, failed {len(self.errors)}")
+                f"deleted {self.deleted}, unchanged {self.unchanged}, failed {len(self.failures)}{repaired}")
 
 
 ProgressFn = Callable[[int, int, str], None]
@@ -93,22 +107,54 @@ ProgressFn = Callable[[int, int, str], None]
 def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = False, strict: bool = False,
                 workers: int | None = None, progress: ProgressFn | None = None,
                 wait: bool = False) -> BuildReport:
-    """Bring ``index_dir`` up to date with the files under ``corpus_dirs``."""
-    started = time.perf_counter()
+    """Bring ``index_dir`` up to date with the files under ``corpus_dirs``.
+
+    A full disk or an index folder that cannot be written fails the build with ``BuildFailedError``
+    saying so: the served version is left whole and served, and the new one's files are removed."""
     index_dir = Path(index_dir)
+    try:
+        return _build(corpus_dirs, index_dir, full=full, strict=strict, workers=workers, progress=progress,
+                      wait=wait)
+    except OSError as exc:
+        raise BuildFailedError(_write_failure(index_dir, exc)) from exc
+
+
+def _write_failure(index_dir: Path, exc: OSError) -> str:
+    import errno
+
+    where = f"the index folder {index_dir.name or index_dir}"
+    short_write = exc.errno is None and re.search(r"\d+ requested and \d+ written", str(exc))  # numpy's ENOSPC
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT) or short_write:
+        return (f"no space left on the disk of {where} ({exc.strerror or exc}); the new version was removed. "
+                "Free space (a full build needs about as much again as the served version) and build again")
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{where} cannot be written ({exc.strerror}): make it writable, or pass --index"
+    return f"writing {where} failed ({exc.strerror or exc})"
+
+
+def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: bool, workers: int | None,
+           progress: ProgressFn | None, wait: bool) -> BuildReport:
+    started = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     roots = [Path(d) for d in corpus_dirs]
     for root in roots:
         if not root.is_dir():
-            raise KbError(f"corpus folder not found: {root}")
+            raise KbError(f"corpus folder not found: {printable_path(root)}")
     with _build_lock(index_dir, wait=wait):
         _clean_stale(index_dir)
-        current = current_version(index_dir, required=False)
-        old = read_manifest(current) if current else None
+        try:
+            current = current_version(index_dir, required=False)
+            old = read_manifest(current) if current else None
+        except IndexDamagedError as exc:  # a garbage CURRENT or manifest: nothing of it can be reused
+            current, old, damage = None, None, [str(exc)]
+        else:
+            damage = verify_version(current, old, full=True) if current and old else []
+            if damage:
+                old = None  # not one file of a damaged version is linked into the next one
         if old and (old.get("fingerprint") != analysis.dictionary_fingerprint()
                     or old.get("format") != FORMAT_VERSION):
             old = None  # the analyzer or the layout changed: tokens in the old index are stale
-        report = BuildReport(full=full or old is None)
+        report = BuildReport(full=full or old is None, damage=damage)
         plan = _plan(roots, None if report.full else old, report)
         if not report.full and not plan.to_index and not plan.deleted and current is not None:
             report.up_to_date = True
@@ -127,6 +173,7 @@ def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = Fa
             report.version = final.name
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            (index_dir / f"CURRENT.{os.getpid()}.tmp").unlink(missing_ok=True)
             raise
         _prune(index_dir, keep=final.name, previous=current.name if current else None)
     report.seconds = time.perf_counter() - started
@@ -138,29 +185,108 @@ class _Plan:
     to_index: list[tuple[Path, Path, str]]  # (path, root, key)
     kept: dict[str, dict]  # key → manifest file record, for unchanged files
     deleted: list[str]  # doc ids to remove
+    roots: list[Path] = field(default_factory=list)  # the corpus folders: nothing outside them is read
 
 
-def _file_key(path: Path) -> str:
-    return str(path.resolve())
+def _file_key(path: Path, root: Path) -> str:
+    """The manifest's key of a corpus file: its absolute path, the corpus folder resolved but not the
+    file (a symlink and its target are two files). A name that is not UTF-8 is keyed by its bytes."""
+    key = str(Path(os.path.realpath(root)) / Path(path).relative_to(root))
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        key = "bytes:" + os.fsencode(key).hex()
+    return key
 
 
-def iter_corpus(roots: list[Path]) -> Iterator[tuple[Path, Path]]:
-    """Every readable-looking corpus file as (path, root), in a stable order; hidden files skipped."""
+def iter_corpus(roots: list[Path], skipped: list[FileError] | None = None) -> Iterator[tuple[Path, Path]]:
+    """Every corpus file as (path, root), in a stable order; hidden files and folders skipped.
+
+    The corpus folder is untrusted input. Only regular files are listed: a FIFO, device or socket with
+    a corpus suffix is skipped, and so is a symbolic link that loops, dangles, or leads out of every
+    corpus folder; each of these is appended to ``skipped`` with the reason. A symlink to a file in a
+    corpus folder is listed; symlinked folders are never walked into (a folder inside the corpus is
+    walked anyway, one outside is refused). Any depth and any file name is walked.
+    """
+    real_roots = [Path(os.path.realpath(r)) for r in roots]
+
+    def note(path: Path, reason: str) -> None:
+        if skipped is not None:
+            skipped.append(FileError(printable_path(path), reason))
+
+    def inside(target: Path) -> bool:
+        return any(target == r or r in target.parents for r in real_roots)
+
     for root in roots:
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts):
+        found: list[Path] = []
+        stack = [Path(root)]
+        while stack:  # iterative: a folder 1,000 levels deep is no recursion limit
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as entries:
+                    listed = list(entries)
+            except OSError as exc:
+                note(folder, f"cannot list folder: {exc.strerror or exc}; skipped")
                 continue
-            if path.is_file() and path.suffix.lower() in SUFFIXES:
-                yield path, root
+            for entry in listed:
+                if entry.name.startswith("."):
+                    continue
+                path = folder / entry.name
+                wanted = path.suffix.lower() in SUFFIXES
+                try:
+                    if entry.is_symlink():
+                        try:
+                            target = Path(os.path.realpath(path, strict=True))
+                        except FileNotFoundError:
+                            if wanted:
+                                note(path, "dangling symbolic link (its target does not exist); skipped")
+                            continue
+                        except OSError as exc:  # ELOOP
+                            if wanted:
+                                note(path, f"symbolic link loop ({exc.strerror}); skipped")
+                            continue
+                        if target.is_dir():
+                            if not inside(target):
+                                note(path, "symbolic link to a folder outside the corpus folder; refused")
+                            continue
+                        if not wanted:
+                            continue
+                        if not inside(target):
+                            note(path, "symbolic link to a file outside the corpus folder; refused")
+                        elif not target.is_file():
+                            note(path, "symbolic link to something not a regular file; skipped")
+                        else:
+                            found.append(path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append(path)
+                    elif wanted:
+                        if entry.is_file(follow_symlinks=False):
+                            found.append(path)
+                        else:
+                            note(path, f"not a regular file ({_kind(path)}); skipped")
+                except OSError as exc:
+                    note(path, f"cannot read: {exc.strerror or exc}; skipped")
+        for path in sorted(found):
+            yield path, root
+
+
+def _kind(path: Path) -> str:
+    import stat
+
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return "unknown"
+    return ("FIFO" if stat.S_ISFIFO(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "socket" if stat.S_ISSOCK(mode) else "special file")
 
 
 def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
     old_files: dict[str, dict] = dict(old["files"]) if old else {}
-    plan = _Plan([], {}, [])
+    plan = _Plan([], {}, [], roots)
     clashed: list[tuple[Path, Path, str]] = []  # skipped for a doc id another file holds
-    for path, root in iter_corpus(roots):
-        key = _file_key(path)
+    for path, root in iter_corpus(roots, report.errors):
+        key = _file_key(path, root)
         rec = old_files.pop(key, None)
         try:
             st = path.stat()
@@ -171,18 +297,18 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
             if rec.get("clash"):
                 clashed.append((path, root, key))
             elif rec.get("error"):  # failed before and not touched since: say so again, don't retry
-                report.errors.append(FileError(str(path), rec["error"]))
+                report.errors.append(FileError(printable_path(path), rec["error"]))
             continue
         if rec and st and rec.get("doc_id"):
             try:
-                if _sha1_file(path) == rec["sha1"]:
+                if read_corpus_file(path, roots).sha1 == rec["sha1"]:
                     plan.kept[key] = dict(rec, mtime_ns=st.st_mtime_ns)  # touched, not changed
                     continue
-            except OSError:
+            except LoadError:
                 pass
             plan.deleted.append(rec["doc_id"])
             report.changed += 1
-        elif rec is None:
+        elif rec is None or not rec.get("doc_id"):  # new, or failed before and changed since
             report.added += 1
         plan.to_index.append((path, root, key))
     for rec in old_files.values():
@@ -195,22 +321,12 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
     for path, root, key in clashed:
         rec = plan.kept[key]
         if rec["clash"] in held:
-            report.errors.append(FileError(str(path), rec["error"]))
+            report.errors.append(FileError(printable_path(path), rec["error"]))
         else:
             del plan.kept[key]
             plan.to_index.append((path, root, key))
     report.unchanged = sum(1 for rec in plan.kept.values() if rec.get("doc_id"))
     return plan
-
-
-def _sha1_file(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Plan, report: BuildReport,
@@ -237,18 +353,19 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
     for path, root, key in plan.to_index:
         doc_id = doc_id_for(path, root)
         if doc_id in taken:
-            other = docs.get(doc_id, {}).get("path") or next((str(j.path) for j in jobs if j.doc_id == doc_id), "?")
+            other = docs.get(doc_id, {}).get("path") or next((printable_path(j.path) for j in jobs
+                                                              if j.doc_id == doc_id), "?")
             reason = f"same document id '{doc_id}' as {other}; skipped"
-            report.errors.append(FileError(str(path), reason))
+            report.errors.append(FileError(printable_path(path), reason))
             try:  # recorded, so that the next builds do not read it again while the clash lasts
                 st = path.stat()
                 files[key] = {"doc_id": None, "fid": None, "error": reason, "clash": doc_id, "size": st.st_size,
-                              "mtime_ns": st.st_mtime_ns, "path": str(path)}
+                              "mtime_ns": st.st_mtime_ns, "path": printable_path(path)}
             except OSError:
                 pass
             continue
         taken.add(doc_id)
-        jobs.append(_Job(path, root, key, next_fid, doc_id))
+        jobs.append(_Job(path, root, key, next_fid, doc_id, roots=tuple(plan.roots)))
         next_fid += 1
     converted = tmp / "converted"
     olds = [j for j in jobs if j.path.suffix.lower() in legacy.SUFFIXES]
@@ -275,9 +392,9 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
             files[item.key] = {"doc_id": item.outcome["doc_id"], "fid": item.fid, "sha1": item.sha1,
                                "size": item.size, "mtime_ns": item.mtime_ns, "path": item.path}
             report.bytes_read += item.size or 0
-    if strict and report.errors:
-        raise BuildFailedError(f"{len(report.errors)} file(s) could not be indexed (--strict): "
-                               + "; ".join(f"{e.path}: {e.reason}" for e in report.errors[:5]))
+    if strict and report.failures:
+        raise BuildFailedError(f"{len(report.failures)} file(s) could not be indexed (--strict): "
+                               + "; ".join(f"{e.path}: {e.reason}" for e in report.failures[:5]))
     _commit_segments(tmp, segments, [] if fresh else plan.deleted, merge=not fresh)
     live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
     text_segments = _merge_policy(tmp, text_segments, live)
@@ -293,6 +410,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "files": files,
         "docs": docs,
         "errors": [asdict(e) for e in report.errors],
+        "checksums": _checksums(tmp, current if not fresh else None, old if not fresh else None),
     }
     # old permalinks: removed passage ids → successors, carried from version to version
     old_docs = old["docs"] if old else (read_manifest(current).get("docs", {}) if current else {})
@@ -330,6 +448,7 @@ class _Job:
     fid: int
     doc_id: str
     converted: Path | None = None  # the .docx LibreOffice made of a .doc/.wps/.rtf file
+    roots: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -385,6 +504,7 @@ def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: Pro
                 path = ticks.get(timeout=0.5)
             except queue.Empty:
                 if any(p.exitcode not in (None, 0) for p in procs):
+                    _raise_if_disk_full(tmp)
                     raise KbError("an indexing worker died; nothing was swapped in") from None
                 if all(p.exitcode == 0 for p in procs):
                     break
@@ -395,6 +515,7 @@ def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: Pro
         for proc in procs:
             proc.join()
         if any(p.exitcode != 0 for p in procs):
+            _raise_if_disk_full(tmp)
             raise KbError("an indexing worker died; nothing was swapped in")
     finally:
         for proc in procs:
@@ -409,10 +530,23 @@ def _run_workers(tmp: Path, jobs: list[_Job], workers: int | None, progress: Pro
         with open(result, "rb") as fh:
             share = pickle.load(fh)
         result.unlink()
+        if isinstance(share, OSError):
+            raise share
         if isinstance(share, BaseException):
             raise KbError(f"indexing worker failed: {share}") from share
         shares.append(share)
     return shares
+
+
+def _raise_if_disk_full(tmp: Path) -> None:
+    """A worker that died on a disk with no room left most likely died of it: say so."""
+    import errno
+
+    try:
+        if shutil.disk_usage(tmp).free < 1 << 20:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    except FileNotFoundError:
+        pass
 
 
 def _size(path: Path) -> int:
@@ -427,10 +561,15 @@ def _worker_main(tmp: str, jobs: list[_Job], worker: int, ticks) -> None:
     _die_with_parent()
     try:
         share: _Share | BaseException = _index_share(Path(tmp), jobs, worker, ticks.put)
+    except OSError as exc:  # a full disk, a read-only folder: the parent says so plainly
+        share = OSError(exc.errno, exc.strerror)
     except Exception as exc:  # handed to the parent, which raises it
         share = KbError(f"{type(exc).__name__}: {exc}")
-    with open(Path(tmp) / f"share-{worker}.pickle", "wb") as fh:
-        pickle.dump(share, fh)
+    try:
+        with open(Path(tmp) / f"share-{worker}.pickle", "wb") as fh:
+            pickle.dump(share, fh)
+    except OSError:  # no room even for the result: exit quietly, the parent finds out (no traceback)
+        os._exit(3)
 
 
 def _die_with_parent() -> None:
@@ -468,21 +607,32 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
         text_segments.append(name)
     try:
         for job in jobs:
-            item = _Item(job.key, str(job.path), job.fid, FileError(str(job.path), "not read"))
+            shown = printable_path(job.path)
+            item = _Item(job.key, shown, job.fid, FileError(shown, "not read"))
             try:
-                st = job.path.stat()
-                item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
-                if st.st_size <= MAX_OFFICE_BYTES:  # hashed before reading: a change meanwhile is seen next time
-                    item.sha1 = _sha1_file(job.path)
-                chunked = describe(chunk(load_document(job.path, job.root, converted=job.converted)))  # refuses an oversized file
+                with _time_budget(job.path):
+                    # read once: what is hashed and recorded is exactly what is indexed
+                    raw = read_corpus_file(job.path, job.roots or (job.root,), max_bytes=MAX_OFFICE_BYTES)
+                    item.size, item.mtime_ns, item.sha1 = raw.size, raw.mtime_ns, raw.sha1
+                    chunked = describe(chunk(load_document(job.path, job.root, raw=raw, converted=job.converted)))
                 if not chunked.passages:  # it would be listed, but no search could ever find it
                     raise LoadError(job.path, "only headings, no text under them (nothing to search)")
+            except FileVanishedError as exc:
+                item.outcome = FileError(shown, exc.reason, failed=False)
+            except FileChangedError as exc:  # not recorded: the next build reads it again
+                item.outcome = FileError(shown, exc.reason)
             except LoadError as exc:
-                item.outcome = FileError(str(job.path), exc.reason)
+                item.outcome = FileError(shown, exc.reason)
+                if item.size is None:  # refused before reading: recorded, so the next build does not retry it
+                    try:
+                        st = job.path.stat()
+                        item.size, item.mtime_ns = st.st_size, st.st_mtime_ns
+                    except OSError:
+                        pass
             except OSError as exc:
-                item.outcome = FileError(str(job.path), f"cannot read: {exc.strerror or exc}")
+                item.outcome = FileError(shown, f"cannot read: {exc.strerror or exc}")
             except Exception as exc:  # a bug on one odd file must not lose the others; reported by name
-                item.outcome = FileError(str(job.path), f"internal error while reading: {type(exc).__name__}: {exc}")
+                item.outcome = FileError(shown, f"internal error while reading: {type(exc).__name__}: {exc}")
             else:
                 folded_body = analysis.fold(chunked.document.body)
                 for row in index_rows(chunked, job.fid):
@@ -496,7 +646,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                                                                  encoding="utf-8")
                 item.outcome = _doc_summary(doc_json)
             items.append(item)
-            tick(str(job.path))
+            tick(shown)
         # every worker's writer keeps its temporary files in the one MAIN.tmp folder: removing it here
         # (destroy(), or cancel() for an empty share) broke the workers still writing, failing the whole
         # build (one oversized file did it); the parent's commit removes it once all are done
@@ -515,6 +665,46 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
     if postings.rows:
         flush()
     return _Share(items, segments, text_segments)
+
+
+def file_time_budget() -> float:
+    """Seconds one file may take to be read, decoded and chunked (``$KB_FILE_TIME_BUDGET``, 0: no limit)."""
+    try:
+        return max(0.0, float(os.environ.get("KB_FILE_TIME_BUDGET", FILE_TIME_BUDGET)))
+    except ValueError:
+        return FILE_TIME_BUDGET
+
+
+class _time_budget:
+    """Raise ``LoadError`` in the block when it runs over :func:`file_time_budget` (``SIGALRM``: in a
+    worker process, or the main thread of a one-process build; elsewhere, checked when the block ends).
+
+    Only the pure steps (read, decode, chunk) run under it: an interruption there loses nothing. The
+    analysis after it is linear in the passages (each at most a few hundred characters), so bounded too.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.budget, self.started, self.previous = path, file_time_budget(), 0.0, None
+
+    def _expired(self, *_args: object) -> None:
+        raise LoadError(self.path, f"took over {self.budget:g} s to read and chunk (the time budget of one file, "
+                                   "$KB_FILE_TIME_BUDGET); skipped")
+
+    def __enter__(self) -> _time_budget:
+        import threading
+
+        self.started = time.monotonic()
+        if self.budget and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGALRM, self._expired)
+            signal.setitimer(signal.ITIMER_REAL, self.budget)
+        return self
+
+    def __exit__(self, exc_type, *_exc: object) -> None:
+        if self.previous is not None:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        if exc_type is None and self.budget and time.monotonic() - self.started > self.budget:
+            self._expired()
 
 
 def _pause_for_crash_tests(moment: str) -> None:
@@ -592,23 +782,130 @@ def _doc_summary(doc_json: dict) -> dict:
 
 # --- version folders ---------------------------------------------------------------------------
 
+_VERSION_NAME = re.compile(r"v-[A-Za-z0-9T._-]{1,80}")
+
+
 def current_version(index_dir: Path, required: bool = True) -> Path | None:
-    """The folder of the version being served, or ``None``/``IndexMissingError`` when there is none."""
+    """The folder of the version being served, or ``None``/``IndexMissingError`` when there is none.
+
+    A ``CURRENT`` that is not a version name, or names a version that is not there, is damage
+    (``IndexDamagedError``, raised even when not ``required``: a build then starts afresh)."""
     index_dir = Path(index_dir)
     try:
-        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
-    except OSError:
-        name = ""
-    path = index_dir / name if name else None
-    if path is None or not name.startswith("v-") or not (path / MANIFEST).is_file():
+        raw = (index_dir / "CURRENT").read_bytes()
+    except FileNotFoundError:
+        raw = None
+    except OSError as exc:
+        raise IndexDamagedError(f"index/CURRENT cannot be read ({exc.strerror}): run `kb build --full`") from exc
+    if raw is None or not raw.strip():
         if required:
-            raise IndexMissingError(f"no index in {index_dir}: run `kb build` (or `make serve`) first")
+            raise IndexMissingError(f"no index in the folder {index_dir.name or index_dir}: run `kb build` "
+                                    "(or `make serve`) first")
         return None
+    name = raw.decode("utf-8", "replace").strip()
+    if not _VERSION_NAME.fullmatch(name):
+        raise IndexDamagedError("index/CURRENT is damaged (it does not name a version): run `kb build --full`")
+    path = index_dir / name
+    if not (path / MANIFEST).is_file():
+        raise IndexDamagedError(f"index/CURRENT names {name}, which is missing or has no manifest: "
+                                "run `kb build --full`")
     return path
 
 
 def read_manifest(version_dir: Path) -> dict:
-    return json.loads((Path(version_dir) / MANIFEST).read_text(encoding="utf-8"))
+    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated or not a manifest."""
+    where = f"{Path(version_dir).name}/{MANIFEST}"
+    try:
+        data = json.loads((Path(version_dir) / MANIFEST).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise IndexDamagedError(f"{where} cannot be read ({exc.strerror}): run `kb build --full`") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb build --full`") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("docs"), dict) or \
+            not isinstance(data.get("files"), dict):
+        raise IndexDamagedError(f"{where} is damaged (not a kb manifest): run `kb build --full`")
+    return data
+
+
+# --- checksums: every file of a version, its size and SHA-1, in the manifest ---------------------------
+
+def _version_files(version_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Every file of a version but the manifest itself (and Whoosh's lock file), as (relative name, path)."""
+    for folder, _dirs, names in os.walk(version_dir):
+        for name in names:
+            path = Path(folder) / name
+            rel = path.relative_to(version_dir).as_posix()
+            if rel != MANIFEST and not name.endswith("WRITELOCK"):
+                yield rel, path
+
+
+def _sha1_path(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha1()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksums(version_dir: Path, previous: Path | None, old: dict | None) -> dict[str, list]:
+    """{file: [size, sha1]} of a version being written; a file hard-linked from the previous version
+    (the same inode) keeps the checksum recorded there instead of being read again."""
+    known = (old or {}).get("checksums") or {}
+    sums: dict[str, list] = {}
+    for rel, path in _version_files(version_dir):
+        st = path.stat()
+        entry = known.get(rel)
+        if entry and previous is not None:
+            try:
+                prev = (previous / rel).stat()
+                if (prev.st_ino, prev.st_dev, prev.st_size) == (st.st_ino, st.st_dev, st.st_size) == \
+                        (st.st_ino, st.st_dev, entry[0]):
+                    sums[rel] = entry
+                    continue
+            except OSError:
+                pass
+        sums[rel] = [st.st_size, _sha1_path(path)]
+    return sums
+
+
+def verify_version(version_dir: Path, manifest: dict | None = None, full: bool = False) -> list[str]:
+    """What is damaged in a version: files missing, of the wrong size, or (``full``) with the wrong
+    SHA-1, as ``name: what`` lines relative to the index folder; ``[]`` when whole. A version written
+    before checksums were kept is checked for its manifest only."""
+    version_dir = Path(version_dir)
+    try:
+        manifest = manifest if manifest is not None else read_manifest(version_dir)
+    except IndexDamagedError as exc:
+        return [str(exc)]
+    sums = manifest.get("checksums")
+    if not isinstance(sums, dict):
+        return []
+    damage = []
+    for rel, entry in sums.items():
+        path = version_dir / rel
+        try:
+            size = path.stat().st_size
+        except OSError:
+            damage.append(f"{version_dir.name}/{rel}: missing")
+            continue
+        if size != entry[0]:
+            damage.append(f"{version_dir.name}/{rel}: {size} bytes, {entry[0]} expected (truncated or overwritten)")
+        elif full:
+            try:
+                if _sha1_path(path) != entry[1]:
+                    damage.append(f"{version_dir.name}/{rel}: content changed (checksum differs)")
+            except OSError as exc:
+                damage.append(f"{version_dir.name}/{rel}: cannot be read ({exc.strerror})")
+    return damage
+
+
+def check_index(index_dir: Path) -> tuple[str, list[str]]:
+    """``kb check``: (the served version's name, what is damaged in it: full checksums)."""
+    version = current_version(index_dir)  # IndexDamagedError for a garbage CURRENT
+    assert version is not None
+    return version.name, verify_version(version, full=True)
 
 
 def _set_current(index_dir: Path, name: str) -> None:

@@ -18,14 +18,18 @@ format goes through the same title, date and chunking rules.
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import html
+import os
 import re
+import stat
 import unicodedata
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from kb.errors import LoadError
+from kb.errors import FileChangedError, FileVanishedError, LoadError
 from kb.models import Document
 from kb.readers import Extracted, sniff
 
@@ -96,29 +100,133 @@ _DOC_KIND = re.compile(r"报告|总结|计划|规划|纲要|意见|通知|办法
 _SALUTATION = re.compile(r"^(?:\*\*)?各位(?:代表|委员)")
 _LETTER_SPACED = re.compile(r"(?:[\u4e00-\u9fff\d] +){3,}[\u4e00-\u9fff\d]")
 _SUBTITLE_DASH = re.compile(r"\s*(?:——|──|--)\s*")
+_TITLE_MAX = 400  # characters: a longer line is a paragraph, never a title
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+MAX_ID_CHARS = 120  # docs/<doc_id>.json must fit a file name (255 bytes), and an id a URL
+# shown escaped wherever a path is printed: C0/C1 controls (a newline would forge a log line) and the
+# bidirectional overrides and isolates (U+202E shows the rest of a line reversed)
+_UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def load_document(path: Path, root: Path | None = None, *, converted: Path | None = None) -> Document:
+def printable_path(path: object) -> str:
+    """A path as it may be printed in a log line, a message or a page: undecodable bytes as ``\\xNN``,
+    control and bidi characters as ``\\n``, ``\\x1b``, ``\\u202e``; always encodable as UTF-8.
+
+    >>> printable_path("a\\nerror: forged.txt")
+    'a\\\\nerror: forged.txt'
+    >>> printable_path(os.fsdecode(b"bad-\\xff.txt")), printable_path("\\u202etxt.exe")
+    ('bad-\\\\xff.txt', '\\\\u202etxt.exe')
+    """
+    text = os.fsencode(os.fspath(path) if isinstance(path, os.PathLike) else str(path)).decode(
+        "utf-8", "backslashreplace")
+    return _UNSAFE_CHARS.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), text)
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    """The bytes of one corpus file, read once, with the size and modification time of what was read
+    and its SHA-1 (so what is indexed and what is recorded as indexed are the same bytes)."""
+
+    data: bytes
+    size: int
+    mtime_ns: int
+    sha1: str
+
+
+def read_corpus_file(path: Path, roots: tuple[Path, ...] | list[Path] = (), max_bytes: int = MAX_OFFICE_BYTES) -> RawFile:
+    """Read a corpus file safely: a regular file only (never a FIFO, device or socket), opened without
+    following a final symbolic link, and, when ``roots`` are given, only if the file actually opened
+    lies inside one of them (a symlink inside the corpus may point at another corpus file, never out).
+
+    A file that changes while it is read is refused (``LoadError``), to be read again by the next build.
+    """
+    path = Path(path)
+    target = path
+    try:
+        if path.is_symlink():  # checked again below, on the file actually opened
+            try:
+                target = Path(os.path.realpath(path, strict=True))
+            except FileNotFoundError as exc:
+                raise LoadError(path, "dangling symbolic link (its target does not exist); skipped") from exc
+        fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        raise FileVanishedError(path, "vanished before it could be read (deleted or renamed during the build)") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LoadError(path, "symbolic link loop; skipped") from exc
+        raise LoadError(path, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise LoadError(path, f"not a regular file ({_file_kind(before.st_mode)}); skipped")
+        if roots:
+            opened = _opened_path(fd) or Path(os.path.realpath(target))
+            if not any(_inside(opened, r) for r in roots):
+                raise LoadError(path, "symbolic link to a file outside the corpus folder; refused")
+        if before.st_size > max_bytes:
+            raise LoadError(path, f"file is {before.st_size / 2**20:.0f} MB, over the {max_bytes // 2**20} MB limit")
+        chunks, total = [], 0
+        while total <= max_bytes:
+            block = os.read(fd, 1 << 20)
+            if not block:
+                break
+            chunks.append(block)
+            total += len(block)
+        if total > max_bytes:
+            raise FileChangedError(path, f"file grew over the {max_bytes // 2**20} MB limit while being read")
+        after = os.fstat(fd)
+    except OSError as exc:
+        raise LoadError(path, f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns) or len(data) != after.st_size:
+        raise FileChangedError(path, "changed while being read; it will be read again by the next build")
+    return RawFile(data, len(data), before.st_mtime_ns, hashlib.sha1(data).hexdigest())
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder"), (stat.S_ISLNK, "symbolic link")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _opened_path(fd: int) -> Path | None:
+    """Where the kernel says an open file lives (Linux ``/proc/self/fd``): immune to a symlink swapped
+    in after the path was checked."""
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real_root = Path(os.path.realpath(root))
+    return path == real_root or real_root in path.parents
+
+
+def load_document(path: Path, root: Path | None = None, raw: RawFile | None = None, *,
+                  converted: Path | None = None) -> Document:
     """Read one corpus file into a ``Document``; raise ``LoadError`` naming the file when it cannot.
 
+    ``raw``: the file's bytes, already read with :func:`read_corpus_file` (the build does, to hash
+    exactly what it indexes); else the file is read here, inside ``root`` when one is given.
     ``converted`` is a .docx LibreOffice already made of a .doc/.wps/.rtf file (the indexer converts
-    them in one batch, :func:`kb.readers.legacy.convert_batch`).
+    them in one batch, :func:`kb.readers.legacy.convert_batch`). The office readers open the path
+    again, once :func:`read_corpus_file` has found it a regular file inside the corpus.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise LoadError(path, f"unsupported file type {suffix or '(none)'}; kb reads {', '.join(SUFFIXES)}")
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
-            head = fh.read(1024)
-    except OSError as exc:
-        raise LoadError(path, f"cannot read: {exc.strerror or exc}") from exc
+    if raw is None:
+        raw = read_corpus_file(path, (root,) if root is not None else ())
+    head = raw.data[:1024]
     kind = sniff(head)
     if kind != "text" or suffix in OFFICE_SUFFIXES:
-        if size > MAX_OFFICE_BYTES:
-            raise LoadError(path, f"file is {size / 2**20:.0f} MB, over the {MAX_OFFICE_BYTES // 2**20} MB limit")
         extracted = _read_office(path, kind, head, converted)
         if extracted is not None:
             doc = _from_text(extracted.text, {}, extracted.title, path, root, chrome=False,
@@ -127,13 +235,9 @@ def load_document(path: Path, root: Path | None = None, *, converted: Path | Non
             if not doc.body.strip():
                 raise LoadError(path, "no text in the document (empty, or only images)")
             return doc
-    try:
-        if size > MAX_BYTES:
-            raise LoadError(path, f"file is {size / 2**20:.0f} MB, over the {MAX_BYTES // 2**20} MB limit")
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LoadError(path, f"cannot read: {exc.strerror or exc}") from exc
-    text = decode(raw, path)
+    if raw.size > MAX_BYTES:
+        raise LoadError(path, f"file is {raw.size / 2**20:.0f} MB, over the {MAX_BYTES // 2**20} MB limit")
+    text = decode(raw.data, path)
     if suffix in OFFICE_SUFFIXES:  # an "office" file that is really a web page saved under that name
         suffix = ".html"
     if suffix in (".html", ".htm"):
@@ -222,7 +326,12 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
     controls = sum(1 for ch in text[:65536] if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t\f\v")
     if controls > max(8, len(text[:65536]) // 100):
         raise LoadError(path, "binary file (control characters), not text")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # control characters past the sampled start (a NUL at 100 KiB) are not text either: never emitted
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
+
+
+_CONTROLS = {c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]} | {0x0B: "\n",
+                                                                                                  0x0C: "\n"}
 
 
 def _detect(raw: bytes, encodings: list[str]) -> str | None:
@@ -283,9 +392,10 @@ def doc_id_for(path: Path, root: Path | None) -> str:
         rel = Path(Path(path).name)
     stem = rel.with_suffix("").as_posix()
     parts = stem.split("/")
-    if all(_SAFE_ID.match(p) for p in parts):
+    if all(_SAFE_ID.match(p) for p in parts) and len(stem) <= MAX_ID_CHARS:
         return "--".join(parts).lower()
-    return "d-" + hashlib.sha1(rel.as_posix().encode("utf-8")).hexdigest()[:12]
+    # any other name (non-ASCII, not UTF-8 at all, 255 characters, 90 folders deep): a hash of its bytes
+    return "d-" + hashlib.sha1(os.fsencode(rel.as_posix())).hexdigest()[:12]
 
 
 def display_path(path: Path, root: Path | None) -> str:
@@ -300,10 +410,11 @@ def display_path(path: Path, root: Path | None) -> str:
     path = Path(path)
     if root is not None:
         try:
-            return (Path(Path(root).resolve().name) / path.resolve().relative_to(Path(root).resolve())).as_posix()
+            rel = path.absolute().relative_to(Path(root).absolute())
+            return printable_path((Path(Path(root).resolve().name) / rel).as_posix())
         except ValueError:
             pass
-    return path.name
+    return printable_path(path.name)
 
 
 def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, root: Path | None, *,
@@ -384,7 +495,7 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
     if _GENERIC_TITLE.match(title):
         title = _specific_title(title, date, "\n".join([head_with_comments] + body_lines[:15]), "\n".join(body_lines))
     if not title:
-        title = path.stem
+        title = printable_path(path.stem)
     body_lines = _drop_repeated_title(body_lines, title)
     body = "\n".join(body_lines).strip("\n")
     raw_text = body.encode("utf-8")
@@ -452,9 +563,11 @@ def _cut_footer(lines: list[str]) -> list[str]:
 
 def _clean_title(title: str) -> str:
     """Markdown emphasis, letter spacing (``政  府  工  作  报  告``) and a ``——`` subtitle taken off a title."""
-    title = title.strip().strip("*").strip()
+    title = _BIDI.sub("", title).strip().strip("*").strip()  # U+202E would show the start page reversed
     title = _LETTER_SPACED.sub(lambda m: re.sub(r" +", "", m.group(0)), title)
-    doubled = re.fullmatch(r"(.{4,}?)\s*\1", title)  # "2024年广州市政府工作报告2024年广州市政府工作报告"
+    # "2024年广州市政府工作报告2024年广州市政府工作报告"; only on a title-sized line: the pattern is
+    # quadratic on a periodic one (a 20 MB line took minutes)
+    doubled = re.fullmatch(r"(.{4,}?)\s*\1", title) if len(title) <= _TITLE_MAX else None
     if doubled:
         title = doubled.group(1)
     main, sep, _sub = _split_dash(title)
@@ -509,7 +622,7 @@ def _drop_repeated_title(lines: list[str], title: str) -> list[str]:
     for idx, line in enumerate(lines):
         if not line:
             continue
-        if _clean_title(line) == title:
+        if len(line) <= 2 * len(title) + 8 and _clean_title(line) == title:
             return _collapse_blank(lines[:idx] + lines[idx + 1:])
         seen += 1
         if seen >= 5:

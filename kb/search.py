@@ -42,9 +42,9 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
 from kb import analysis, ngrams
-from kb.errors import GoneError, NotFoundError, QueryError
+from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
 from kb.highlight import snippet_html
-from kb.indexer import current_version, read_manifest
+from kb.indexer import current_version, read_manifest, verify_version
 from kb.successors import read_redirects
 from kb import facets, grouping
 from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
@@ -100,6 +100,48 @@ def _contains(hay: bytes, core: str) -> bool:
     return core.encode() in hay or _loose_pattern(core).search(hay) is not None
 
 
+def _phrase_candidates(ix: TextIndex, folded: str) -> np.ndarray | None:
+    """Every row whose text can hold ``folded`` contiguously: the rows filed under each pair of adjacent
+    CJK characters it holds (``None`` when it holds none, e.g. ``"G228"``).
+
+    The pairs are taken within each run of CJK characters, so a fragment with punctuation
+    (``实加大对科技创新、小微企``) or cut mid-word is looked up by what the passage surely holds; a lone
+    character is left out (in the passage it may stand in a pair, filed under that pair only). Its
+    jieba words are no guide: ``实`` and ``小微企`` are not words of ``落实加大对科技创新、小微企业``.
+    The rows are then checked against the stored text (:func:`_contains`).
+    """
+    keys = ngrams.term_keys(folded)
+    pairs = keys[keys >= _PAIR_MIN]  # pairs are cp1 << 21 | cp2; a lone character is its code point
+    if pairs.size:
+        lists = [ix.lookup("grams", int(k))[0] for k in pairs]
+    else:  # one CJK character between others (``"长3.9"`` from 增长3.9%): rows holding it anywhere
+        chars = sorted({ord(ch) for ch in folded if analysis.is_cjk(ch)})
+        if not chars:
+            return None
+        lists = [_rows_with_char(ix, cp) for cp in chars]
+    lists.sort(key=len)
+    rows = lists[0]
+    for other in lists[1:]:
+        if rows.size == 0:
+            break
+        rows = rows[np.isin(rows, other, assume_unique=True)]
+    return rows
+
+
+_PAIR_MIN = np.uint64(1 << 21)
+_CP_MASK = np.uint64((1 << 21) - 1)
+
+
+def _rows_with_char(ix: TextIndex, cp: int) -> np.ndarray:
+    """Rows whose text holds the CJK character ``cp``: filed alone, or in a pair either side of it."""
+    found = []
+    for seg, base in zip(ix.segments, ix.bases):
+        keys, offsets, rows, _tfs = seg._postings["grams"]
+        at = np.flatnonzero(((keys & _CP_MASK) == cp) | ((keys >> np.uint64(21)) == cp))
+        found.extend(rows.items(int(offsets[i]), int(offsets[i + 1])).astype(np.int64) + base for i in at.tolist())
+    return np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+
+
 class _TermScore(NamedTuple):
     score: np.ndarray  # where it matches, else 0
     match: np.ndarray  # rows holding every unit
@@ -142,7 +184,11 @@ def candidate_rows(lookups: _Lookups, query: CompiledQuery) -> np.ndarray:
     seen = np.zeros(lookups.ix.size, bool)
 
     def add_term(term: Term) -> None:
-        if term.cjk:
+        if term.phrase:  # what contains() looks at: pairs within each run of CJK characters
+            exact = _phrase_candidates(lookups.ix, term.text)
+            if exact is not None:
+                seen[exact] = True
+        elif term.cjk:
             seen[lookups.char_rows(term.cjk)] = True
         for w in dict.fromkeys(term.words):
             for rows in lookups.word_rows(w):
@@ -255,6 +301,9 @@ class _Scorer:
                 sure = np.union1d(sure, pairs)  # one pair is the text itself
             else:
                 candidates.append(pairs)
+        exact = _phrase_candidates(ix, term.text)
+        if exact is not None:  # every row that can hold the phrase; the word rows above are a subset
+            candidates = [exact]
         match[self.place(sure)[0]] = True
         for rows in candidates:
             at = self.place(rows)[0]  # only this scorer's rows are read
@@ -542,7 +591,30 @@ class _Version:
 
     @classmethod
     def open(cls, path: Path) -> _Version:
+        """Open a version, its file sizes checked against the manifest first (a few stats: a truncated
+        file is damage, never a different answer); anything unreadable is ``IndexDamagedError``."""
         manifest = read_manifest(path)
+        damage = verify_version(path, {**manifest, "checksums": {
+            rel: entry for rel, entry in (manifest.get("checksums") or {}).items() if not rel.startswith("docs/")}})
+        if damage:  # (documents' JSON files are checked when read)
+            raise IndexDamagedError(f"index version damaged: {'; '.join(damage[:3])}: run `kb check`, then `kb build`")
+        import warnings
+
+        with warnings.catch_warnings():  # Whoosh leaves a damaged segment's file open when it fails
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                return cls._open(path, manifest)
+            except KbError:
+                raise
+            except _DAMAGE as exc:
+                why = f"{type(exc).__name__}: {str(exc)[:200]}"
+            # the traceback holding those files is gone here: close them now, quietly
+            _collect_leaked_files()
+        raise IndexDamagedError(f"index version {path.name} is damaged: it cannot be opened ({why}); "
+                                "run `kb check`, then `kb build`")
+
+    @classmethod
+    def _open(cls, path: Path, manifest: dict) -> _Version:
         files = manifest.get("files", {}).values()
         live = {rec["fid"] for rec in files if rec.get("fid") and rec.get("doc_id")}
         text = TextIndex(path, manifest.get("segments", []), live)
@@ -732,6 +804,42 @@ class _Version:
                 facets.value_facet(rows, self.text.fids, self.doc_meta("place")))
 
 
+# what reading damaged index files raises (numpy, Whoosh's structs and zlib, JSON, short reads)
+_DAMAGE = (OSError, ValueError, IndexError, KeyError, TypeError, EOFError, AttributeError, AssertionError,
+           ArithmeticError, MemoryError, __import__("struct").error, __import__("zlib").error,
+           __import__("pickle").UnpicklingError, __import__("whoosh.index").index.IndexError)
+
+
+def _collect_leaked_files() -> None:
+    """Whoosh leaves a damaged segment's file open when reading it fails: close it now, quietly (its
+    ResourceWarning would otherwise surface at some later, unrelated moment)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def _guarded(method):
+    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except KbError:
+            raise
+        except _DAMAGE as exc:
+            why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        _collect_leaked_files()  # (outside the except clause: see _Version.open)
+        raise IndexDamagedError(f"the index could not be read ({why}): it may be damaged; "
+                                "run `kb check`, then `kb build`")
+
+    return wrapper
+
+
 def _year(date: str) -> int:
     return int(date[:4]) if date[:4].isdigit() else -1
 
@@ -757,6 +865,7 @@ class KnowledgeBase:
         self._open: _Version | None = None
         self._manifest: dict = {}
         self._checked = 0.0
+        self._failed: tuple[Path | None, float, str] = (None, 0.0, "")  # a version that would not open
         self._refresh(force=True)
 
     # --- versions -------------------------------------------------------------------------------
@@ -766,13 +875,31 @@ class KnowledgeBase:
         if not force and now - self._checked < 0.5:
             return
         self._checked = now
-        version = current_version(self.index_dir)
+        try:
+            version = current_version(self.index_dir)
+        except IndexMissingError:
+            if self._open is not None:  # CURRENT damaged or gone: keep serving the version open
+                return
+            raise
         if version == self._version and not force:
             return
+        failed, when, why = self._failed
+        if version == failed and self._open is not None and now - when < 30:
+            return  # a damaged new version is retried every 30 s, not twice a second
         with self._lock:
             if version == self._version and not force:
                 return
-            opened = _Version.open(version)
+            try:
+                opened = _Version.open(version)
+            except IndexDamagedError as exc:
+                self._failed = (version, now, str(exc))
+                if self._open is None:
+                    raise
+                import sys  # the last good version stays served; the server's log says why
+
+                if failed != version or why != str(exc):
+                    print(f"kb: not switching to {version.name}: {exc}; still serving {self.version}", file=sys.stderr)
+                return
             self._open, self._manifest, self._version = opened, opened.manifest, version
 
     def _current(self) -> _Version:
@@ -784,9 +911,14 @@ class KnowledgeBase:
 
     @property
     def version(self) -> str:
-        return self._version.name if self._version else ""
+        """The name of the version searches use now: read from the one opened object, so it can never
+        name another version than a search started at the same moment (``_open`` and ``_version`` are
+        assigned one after the other, and another thread could search in between)."""
+        opened = self._open
+        return opened.path.name if opened is not None else ""
 
     # --- search ---------------------------------------------------------------------------------
+    @_guarded
     def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE,
                options: SearchOptions | None = None, exact: bool = False, *, group: bool = False,
                sort: str = "relevance", years: tuple[int, int] | None = None, types: tuple[str, ...] = (),
@@ -864,6 +996,7 @@ class KnowledgeBase:
                             sort="date" if by_date is not None else "relevance")
 
     # --- documents ------------------------------------------------------------------------------
+    @_guarded
     def docs(self) -> list[dict]:
         self._refresh()
         docs = self._manifest.get("docs", {}).values()
@@ -872,6 +1005,7 @@ class KnowledgeBase:
                        for d in docs),
                       key=lambda d: (d["title"], d["doc_id"]))
 
+    @_guarded
     def document(self, doc_id: str) -> dict:
         """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
         self._refresh()
@@ -914,6 +1048,7 @@ class KnowledgeBase:
             break
         raise NotFoundError(f"the original file of {doc_id!r} is no longer where it was indexed from")
 
+    @_guarded
     def toc(self, doc_id: str) -> dict:
         data = self.document(doc_id)
         d = data["document"]
@@ -935,6 +1070,7 @@ class KnowledgeBase:
                 raise
         return self.passage(successor), True
 
+    @_guarded
     def passage(self, passage_id: str) -> dict:
         doc_id, _, _key = passage_id.rpartition(".")
         if not doc_id:
@@ -1056,7 +1192,15 @@ def _toc_entry(s: dict) -> dict:
 @lru_cache(maxsize=64)
 def _load_doc_json(version: str, doc_id: str) -> dict:
     path = Path(version) / "docs" / f"{doc_id}.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    where = f"{Path(version).name}/docs/{doc_id}.json"
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+        data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)
+    except FileNotFoundError as exc:
+        raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb check`, then `kb build`") from exc
+    return data
 
 
 @lru_cache(maxsize=4)

@@ -46,6 +46,7 @@ import numpy as np
 
 from kb import analysis, ngrams
 from kb.docmeta import short_place
+from kb.errors import IndexDamagedError
 from kb.models import Chunked
 
 FAMILIES = ("words", "meta", "grams", "metagrams")
@@ -280,11 +281,18 @@ class _OnDisk:
 
     def __init__(self, path: Path, offset: int = 0, dtype: np.dtype | None = None) -> None:
         self.offset, self.dtype = offset, dtype
+        self.name = f"{Path(path).parent.parent.name}/{Path(path).parent.name}/{Path(path).name}"
         self.fd = os.open(path, os.O_RDONLY)
         weakref.finalize(self, os.close, self.fd)
 
     def bytes(self, start: int, end: int) -> bytes:
-        return os.pread(self.fd, end - start, self.offset + start) if end > start else b""
+        if end <= start:
+            return b""
+        data = os.pread(self.fd, end - start, self.offset + start)
+        if len(data) != end - start:  # the file was truncated under us: never a shorter answer
+            raise IndexDamagedError(f"{self.name} is shorter than its index says (truncated): "
+                                    "run `kb check`, then `kb build`")
+        return data
 
     def items(self, start: int, end: int) -> np.ndarray:
         assert self.dtype is not None

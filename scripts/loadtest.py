@@ -19,6 +19,10 @@ With ``--rebuild-cmd`` the command (no shell; split like a shell would) is run `
 one after another, starting ``--rebuild-delay`` seconds into the run, to show that index swaps under
 load fail no request. ``--stop-after-rebuilds S`` ends the run S seconds after the last rebuild.
 
+With ``--slow-clients N`` it also holds N sockets open for the whole run, each sending one byte of a
+request header every ``--slow-interval`` seconds (a slowloris): the others must still be answered.
+It reports how many were still held at the end and how many the server closed (idle timeout).
+
 Bounded: it stops after ``--requests`` requests or ``--duration`` seconds, whichever comes first
 (a rebuild still running then gets ``--rebuild-grace`` more seconds, then is killed: kb builds are
 atomic, so that is safe). It only ever connects to 127.0.0.1: any other host is refused.
@@ -33,6 +37,7 @@ import http.client
 import json
 import math
 import shlex
+import socket
 import statistics
 import subprocess
 import sys
@@ -113,6 +118,9 @@ class LoadTest:
         self.rss_max_kb: int | None = None
         self.pss_max_kb: int | None = None
         self.anon_max_kb: int | None = None
+        self.slow_opened = 0
+        self.slow_closed_by_server = 0
+        self.slow_held_at_end = 0
 
     # --- clients ---------------------------------------------------------------------------------
     def _take_slot(self) -> int | None:
@@ -227,6 +235,33 @@ class LoadTest:
             if pss is not None:
                 self.pss_max_kb = max(self.pss_max_kb or 0, pss)
 
+    def slow_clients(self) -> None:
+        """Hold ``--slow-clients`` sockets, trickling a request header one byte at a time."""
+        socks: list[socket.socket] = []
+        for _ in range(self.args.slow_clients):
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                s.sendall(b"G")
+                socks.append(s)
+            except OSError:
+                break
+        self.slow_opened = len(socks)
+        header = b"ET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 10_000
+        at = 0
+        while not self.stop.wait(self.args.slow_interval):
+            byte = header[at % len(header):at % len(header) + 1]
+            at += 1
+            for s in list(socks):
+                try:
+                    s.sendall(byte)
+                except OSError:
+                    socks.remove(s)
+                    self.slow_closed_by_server += 1
+                    s.close()
+        self.slow_held_at_end = len(socks)
+        for s in socks:
+            s.close()
+
     # --- run -------------------------------------------------------------------------------------
     def run(self) -> dict:
         self.started = time.monotonic()
@@ -235,6 +270,11 @@ class LoadTest:
         helpers = []
         if self.args.server_pid:
             helpers.append(threading.Thread(target=self.rss_sampler, daemon=True))
+        slow_thread = None
+        if self.args.slow_clients:
+            slow_thread = threading.Thread(target=self.slow_clients, daemon=True)
+            slow_thread.start()
+            time.sleep(min(2.0, 0.02 * self.args.slow_clients))  # the sockets are open before the load starts
         rebuild_thread = None
         if self.args.rebuild_cmd:
             rebuild_thread = threading.Thread(target=self.rebuilder, daemon=True)
@@ -248,6 +288,8 @@ class LoadTest:
         self.stop.set()
         if rebuild_thread is not None:  # bounded: the rebuild's own timeout is deadline + grace
             rebuild_thread.join()
+        if slow_thread is not None:
+            slow_thread.join(self.args.slow_interval + 10)
         return self.report(elapsed, version_before)
 
     def report(self, elapsed: float, version_before: str | None) -> dict:
@@ -273,6 +315,8 @@ class LoadTest:
             "rebuild_failures": sum(1 for r in self.rebuilds if r.get("returncode") != 0),
             "index_version_before": version_before,
             "index_version_after": self.index_version(),
+            "slow_clients": {"opened": self.slow_opened, "closed_by_server": self.slow_closed_by_server,
+                             "held_at_end": self.slow_held_at_end} if self.args.slow_clients else None,
         }
         if self.args.server_pid:
             hwm = proc_status_kb(self.args.server_pid, "VmHWM")
@@ -300,6 +344,10 @@ def format_report(r: dict) -> str:
         for b in r["rebuilds"]:
             lines.append(f"  rebuild {b['n']}: {b['start_s']}-{b['end_s']} s, exit {b.get('returncode')}, "
                          f"now serving {b.get('index_version')}")
+    if r.get("slow_clients"):
+        sc = r["slow_clients"]
+        lines.append(f"slow clients: {sc['opened']} opened, {sc['closed_by_server']} closed by the server "
+                     f"(idle timeout), {sc['held_at_end']} still held at the end")
     if r.get("server_pid"):
         lines.append(f"server pid {r['server_pid']}: peak RSS {r['server_peak_rss_mb']} MB "
                      f"(largest sampled: RSS {r['server_max_sampled_rss_mb']} MB, "
@@ -331,6 +379,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="seconds a rebuild may outlast --duration before it is killed")
     p.add_argument("--stop-after-rebuilds", type=float, default=None,
                    help="end the run this many seconds after the last rebuild finished")
+    p.add_argument("--slow-clients", type=int, default=0, help="sockets held open, trickling a header (0..500)")
+    p.add_argument("--slow-interval", type=float, default=3.0, help="seconds between a slow client's bytes")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     args = p.parse_args(argv)
     parts = urlsplit(args.url)
@@ -340,6 +390,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--clients 1..64, --requests >= 1, --duration 0..3600 s")
     if args.rebuilds < 0 or args.rebuilds > 20:
         p.error("--rebuilds 0..20")
+    if not (0 <= args.slow_clients <= 500) or args.slow_interval <= 0:
+        p.error("--slow-clients 0..500, --slow-interval > 0")
     return args
 
 

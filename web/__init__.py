@@ -18,10 +18,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from pathlib import Path
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from kb.errors import GoneError, IndexMissingError, NotFoundError, QueryError
+from kb.errors import GoneError, IndexDamagedError, IndexMissingError, NotFoundError, QueryError
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -73,7 +75,8 @@ def _error(status: int, title: str, message: str, *, detail: str | None = None, 
     """The error as a page, or as ``{"error": detail or message, "status": ...}`` for API clients."""
     if _wants_json():
         return jsonify(error=detail or message, status=status), status, headers or {}
-    body = render_template(template, status=status, title=title, message=message)
+    body = render_template(template, status=status, title=title, message=message,
+                           index_name=Path(str(current_app.config["KB_INDEX"])).name or "index")
     return body, status, headers or {}
 
 
@@ -95,7 +98,14 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(IndexMissingError)
     def _no_index(exc: IndexMissingError):
-        return _error(503, "索引尚未建立", str(exc), template="missing_index.html")
+        return _error(503, "索引尚未建立", str(exc), template="missing_index.html", headers={"Retry-After": "30"})
+
+    @app.errorhandler(IndexDamagedError)
+    def _damaged(exc: IndexDamagedError):  # messages name files relative to the index folder, never a path
+        app.logger.error("index damaged: %s", exc)
+        return _error(503, "索引已损坏", "索引文件已损坏或不完整，暂时无法搜索。请管理员运行 kb check 查看损坏的文件，"
+                      "再运行 kb build 重建；重建完成后刷新本页即可。", detail=f"index damaged: {exc}",
+                      headers={"Retry-After": "30"})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

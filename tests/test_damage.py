@@ -1,0 +1,168 @@
+"""A damaged index: truncate, corrupt or delete any file of the served version, or point CURRENT at a
+missing or garbage version.
+
+- a search gives a clear ``IndexDamagedError`` (503 on the web, JSON under ``/api/``), never a
+  traceback; a truncated or missing file is caught on open (sizes against the manifest), so it never
+  gives a different answer; a same-size corruption may go unnoticed by a search, but not by ``kb check``;
+- ``kb check`` names what is damaged; ``kb build`` finds it (checksums) and rebuilds in full;
+- a server holding the last good version keeps serving it when CURRENT moves to a damaged one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kb.errors import IndexDamagedError, KbError
+from kb.indexer import build_index, verify_version
+from kb.search import KnowledgeBase
+
+REPO = Path(__file__).resolve().parent.parent
+MISSION = REPO / "corpus" / "wenling-transport-bureau-2023-work-summary.txt"
+QUERIES = ("交通", '"高质量发展"', "综合交通投资")
+
+
+def answers(index_dir: Path) -> list[tuple[int, list[str]]]:
+    kb = KnowledgeBase(index_dir)
+    return [(r.total, [h.passage_id for h in r.hits]) for r in (kb.search(q, page_size=20) for q in QUERIES)]
+
+
+@pytest.fixture(scope="module")
+def good(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list]:
+    root = tmp_path_factory.mktemp("damage")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    shutil.copy(MISSION, corpus / "mission.txt")
+    (corpus / "plan.txt").write_text("某县2024年交通工作计划\n\n一、总体情况\n推动高质量发展，完成道路建设任务。\n",
+                                     encoding="utf-8")
+    build_index([corpus], root / "index", workers=1)
+    return corpus, root / "index", answers(root / "index")
+
+
+def version_of(index_dir: Path) -> Path:
+    return index_dir / (index_dir / "CURRENT").read_text().strip()
+
+
+def kinds(version: Path) -> list[str]:
+    """One file of each kind the version holds (postings, text, per-row arrays, vocabulary, Whoosh, docs)."""
+    seg = next(p for p in version.iterdir() if p.name.startswith("seg-"))
+    names = [f"{seg.name}/{n}" for n in ("text.bin", "text_offsets.npy", "words.rows.npy", "words.keys.npy",
+                                         "words.offsets.npy", "grams.rows.npy", "pnums.npy", "vocab.txt")]
+    names += [p.name for p in version.iterdir() if p.suffix in (".seg", ".toc")]
+    return names + ["docs/mission.json"]
+
+
+def damage(path: Path, how: str) -> None:
+    data = path.read_bytes()
+    if how == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "delete":
+        path.unlink()
+    elif how == "garbage":
+        path.write_bytes(os.urandom(len(data)))
+    else:  # flip one byte in the middle
+        flipped = bytearray(data)
+        flipped[len(flipped) // 2] ^= 0x5A
+        path.write_bytes(bytes(flipped))
+
+
+@pytest.mark.parametrize("how", ["truncate", "delete", "garbage", "flip"])
+def test_each_kind_of_index_file_damaged_gives_a_clear_error_and_build_repairs_it(
+        good: tuple[Path, Path, list], tmp_path: Path, how: str) -> None:
+    corpus, source, expected = good
+    for rel in kinds(version_of(source)):
+        index_dir = tmp_path / f"{how}-{rel.replace('/', '_')}"
+        shutil.copytree(source, index_dir)
+        damage(version_of(index_dir) / rel, how)
+        try:
+            got = answers(index_dir)
+            KnowledgeBase(index_dir).document("mission")
+        except IndexDamagedError as exc:
+            assert "damaged" in str(exc) and str(index_dir) not in str(exc), str(exc)
+        else:  # unnoticed by a search: only a same-size corruption may be, and never a file cut short
+            assert how in ("garbage", "flip"), (rel, how, "a truncated or missing file went unnoticed")
+            del got
+        found = verify_version(version_of(index_dir), full=True)
+        assert found and rel in found[0], (rel, how, found)
+        report = build_index([corpus], index_dir, workers=1)
+        assert report.damage and report.full and not report.up_to_date, (rel, how)
+        assert answers(index_dir) == expected, (rel, how)
+        assert not verify_version(version_of(index_dir), full=True)
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00garbage", b"v-missing\n", b"../../etc\n"])
+def test_a_garbage_or_dangling_current_is_a_clear_error_and_full_build_recovers(
+        good: tuple[Path, Path, list], tmp_path: Path, content: bytes) -> None:
+    corpus, source, expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    (index_dir / "CURRENT").write_bytes(content)
+    with pytest.raises(KbError):
+        KnowledgeBase(index_dir)
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8")
+    cli = [sys.executable, "-m", "kb.cli"]
+    done = subprocess.run([*cli, "search", "交通", "--index", str(index_dir)], capture_output=True, text=True, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "kb build" in done.stderr, done.stderr
+    done = subprocess.run([*cli, "build", "--full", "--workers", "1", "--index", str(index_dir), "--corpus", str(corpus)],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert answers(index_dir) == expected
+
+
+@pytest.mark.parametrize("content", [b"", b"{\"docs\": ", b"\xff\xfe garbage", b"[]", b"{\"files\": 3}"])
+def test_a_garbage_manifest_is_a_clear_error_and_build_recovers(good: tuple[Path, Path, list], tmp_path: Path,
+                                                               content: bytes) -> None:
+    corpus, source, expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    (version_of(index_dir) / "manifest.json").write_bytes(content)
+    with pytest.raises(IndexDamagedError, match="manifest"):
+        KnowledgeBase(index_dir)
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8")
+    check = subprocess.run([sys.executable, "-m", "kb.cli", "check", "--index", str(index_dir)],
+                           capture_output=True, text=True, env=env)
+    assert check.returncode == 1 and "manifest" in check.stderr and "Traceback" not in check.stderr, check.stderr
+    report = build_index([corpus], index_dir, workers=1)
+    assert report.full and report.damage
+    assert answers(index_dir) == expected
+
+
+def test_the_server_keeps_serving_its_last_good_version(good: tuple[Path, Path, list], tmp_path: Path) -> None:
+    from web import create_app
+
+    _corpus, source, expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    serving = KnowledgeBase(index_dir)
+    app = create_app({"KB_INDEX": str(index_dir), "TESTING": True}).test_client()
+    assert app.get("/api/search?q=交通").status_code == 200
+    # a new version that is damaged is swapped in (a build killed and a disk fault, say)
+    bad = index_dir / "v-99999999T000000-1-000001"
+    shutil.copytree(version_of(index_dir), bad)
+    seg = next(p for p in bad.iterdir() if p.name.startswith("seg-"))
+    damage(seg / "text.bin", "truncate")
+    (index_dir / "CURRENT").write_text(bad.name + "\n")
+    serving._checked = 0.0
+    assert [(r.total, [h.passage_id for h in r.hits]) for r in (serving.search(q, page_size=20) for q in QUERIES)] \
+        == expected
+    app_kb = app.application.extensions["kb"].kb
+    app_kb._checked = 0.0
+    assert app.get("/api/search?q=交通").status_code == 200  # still the version it had open
+    # a server started now has no good version: a clear 503, in Chinese on pages, JSON on the API
+    fresh = create_app({"KB_INDEX": str(index_dir), "TESTING": True}).test_client()
+    page = fresh.get("/search?q=交通")
+    assert page.status_code == 503 and "索引已损坏" in page.get_data(as_text=True)
+    assert str(tmp_path) not in page.get_data(as_text=True)
+    api = fresh.get("/api/search?q=交通")
+    assert api.status_code == 503 and "damaged" in api.get_json()["error"]
+    for name in ("Content-Security-Policy", "X-Content-Type-Options"):
+        assert name in page.headers
+    # CURRENT itself garbage: the open version is still served
+    (index_dir / "CURRENT").write_bytes(b"\x00\xff")
+    serving._checked = 0.0
+    assert serving.search("交通").total == expected[0][0]
