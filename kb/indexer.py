@@ -401,6 +401,10 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
     report.documents = len(docs)
     report.passages = sum(d["passages"] for d in docs.values())
     report.sections = sum(d["sections"] for d in docs.values())
+    # old permalinks: removed passage ids → successors, carried from version to version (written
+    # before the checksums, which cover every file of the version)
+    old_docs = old["docs"] if old else (read_manifest(current).get("docs", {}) if current else {})
+    successors.carry_forward(current, tmp, old_docs, docs, changed=None if fresh else plan.deleted)
     manifest = {
         "format": FORMAT_VERSION,
         "fingerprint": analysis.dictionary_fingerprint(),
@@ -412,9 +416,6 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "errors": [asdict(e) for e in report.errors],
         "checksums": _checksums(tmp, current if not fresh else None, old if not fresh else None),
     }
-    # old permalinks: removed passage ids → successors, carried from version to version
-    old_docs = old["docs"] if old else (read_manifest(current).get("docs", {}) if current else {})
-    successors.carry_forward(current, tmp, old_docs, docs, changed=None if fresh else plan.deleted)
     _write_json_durably(tmp / MANIFEST, manifest)
     return report
 
