@@ -97,7 +97,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
 @_kb_errors
 def check(index_dir: Path) -> None:
     """Verify the served index version file by file (sizes and SHA-1 checksums); exit 1 when damaged."""
-    from kb.indexer import check_index
+    from kb.store import check_index
 
     name, damage = check_index(index_dir)
     for line in damage:
@@ -219,7 +219,7 @@ def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corp
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
     if public_url and not public_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
-    from kb.indexer import current_version
+    from kb.store import current_version
     from web import create_app
     from web.serve import serve as serve_app
 

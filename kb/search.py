@@ -44,7 +44,7 @@ from whoosh.filedb.filestore import FileStorage
 from kb import analysis, ngrams
 from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
 from kb.highlight import snippet_html
-from kb.indexer import current_version, read_manifest, verify_version
+from kb.store import current_version, read_manifest, verify_version
 from kb.successors import read_redirects
 from kb import facets, grouping
 from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult

@@ -45,7 +45,6 @@ from pathlib import Path
 import numpy as np
 
 from kb import analysis, ngrams
-from kb.docmeta import short_place
 from kb.errors import IndexDamagedError
 from kb.models import Chunked
 
@@ -102,6 +101,8 @@ class SegmentBuilder:
         """
         doc = chunked.document
         body = folded_body if folded_body is not None else analysis.fold(doc.body)
+        from kb.docmeta import short_place  # build side: the query path never loads docmeta's loaders
+
         described = analysis.fold("\n".join(w for w in (doc.place, short_place(doc.place), doc.doctype) if w))
         doc_words = list(dict.fromkeys([w for w in described.split("\n") if w]
                                        + analysis.search_words(described, folded=True)))

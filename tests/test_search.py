@@ -211,3 +211,16 @@ def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_give
         assert np.array_equal(fast.matched(), slow.matched()), q
         assert np.allclose(fast.score[fast.match], slow.score[slow.match]), q
         assert fast.partial == slow.partial, q
+
+
+def test_the_query_path_imports_no_build_code() -> None:
+    """The server and ``kb search`` load the searcher and the web app, never the loaders, chunker,
+    document model or the indexer's workers (kb.store reads the index folder for them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, kb.search, web; print(sorted(m for m in ('kb.indexer', 'kb.loaders', 'kb.chunker', "
+            "'kb.docmeta', 'kb.readers', 'multiprocessing') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parent.parent)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -1,0 +1,122 @@
+"""An index folder → its served version: which version ``CURRENT`` names, its manifest, and whether
+every file of it is whole. What the query path (:mod:`kb.search`, ``web/``, ``kb search``) needs
+of the index folder, without importing the build (:mod:`kb.indexer` writes what this reads).
+
+>>> current_version(Path("/nonexistent-index"), required=False) is None
+True
+>>> verify_version(Path("/nonexistent-index/v-1"))[0].startswith("v-1/manifest.json cannot be read")
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from kb.errors import IndexDamagedError, IndexMissingError
+
+MANIFEST = "manifest.json"
+_VERSION_NAME = re.compile(r"v-[A-Za-z0-9T._-]{1,80}")
+
+
+def current_version(index_dir: Path, required: bool = True) -> Path | None:
+    """The folder of the version being served, or ``None``/``IndexMissingError`` when there is none.
+
+    A ``CURRENT`` that is not a version name, or names a version that is not there, is damage
+    (``IndexDamagedError``, raised even when not ``required``: a build then starts afresh)."""
+    index_dir = Path(index_dir)
+    try:
+        raw = (index_dir / "CURRENT").read_bytes()
+    except FileNotFoundError:
+        raw = None
+    except OSError as exc:
+        raise IndexDamagedError(f"index/CURRENT cannot be read ({exc.strerror}): run `kb build --full`") from exc
+    if raw is None or not raw.strip():
+        if required:
+            raise IndexMissingError(f"no index in the folder {index_dir.name or index_dir}: run `kb build` "
+                                    "(or `make serve`) first")
+        return None
+    name = raw.decode("utf-8", "replace").strip()
+    if not _VERSION_NAME.fullmatch(name):
+        raise IndexDamagedError("index/CURRENT is damaged (it does not name a version): run `kb build --full`")
+    path = index_dir / name
+    if not (path / MANIFEST).is_file():
+        raise IndexDamagedError(f"index/CURRENT names {name}, which is missing or has no manifest: "
+                                "run `kb build --full`")
+    return path
+
+
+def read_manifest(version_dir: Path) -> dict:
+    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated or not a manifest."""
+    where = f"{Path(version_dir).name}/{MANIFEST}"
+    try:
+        data = json.loads((Path(version_dir) / MANIFEST).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise IndexDamagedError(f"{where} cannot be read ({exc.strerror}): run `kb build --full`") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb build --full`") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("docs"), dict) or \
+            not isinstance(data.get("files"), dict):
+        raise IndexDamagedError(f"{where} is damaged (not a kb manifest): run `kb build --full`")
+    return data
+
+
+def version_files(version_dir: Path) -> Iterator[tuple[str, Path]]:
+    """Every file of a version but the manifest itself (and Whoosh's lock file), as (relative name, path)."""
+    for folder, _dirs, names in os.walk(version_dir):
+        for name in names:
+            path = Path(folder) / name
+            rel = path.relative_to(version_dir).as_posix()
+            if rel != MANIFEST and not name.endswith("WRITELOCK"):
+                yield rel, path
+
+
+def sha1_path(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha1()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_version(version_dir: Path, manifest: dict | None = None, full: bool = False) -> list[str]:
+    """What is damaged in a version: files missing, of the wrong size, or (``full``) with the wrong
+    SHA-1, as ``name: what`` lines relative to the index folder; ``[]`` when whole. A version written
+    before checksums were kept is checked for its manifest only."""
+    version_dir = Path(version_dir)
+    try:
+        manifest = manifest if manifest is not None else read_manifest(version_dir)
+    except IndexDamagedError as exc:
+        return [str(exc)]
+    sums = manifest.get("checksums")
+    if not isinstance(sums, dict):
+        return []
+    damage = []
+    for rel, entry in sums.items():
+        path = version_dir / rel
+        try:
+            size = path.stat().st_size
+        except OSError:
+            damage.append(f"{version_dir.name}/{rel}: missing")
+            continue
+        if size != entry[0]:
+            damage.append(f"{version_dir.name}/{rel}: {size} bytes, {entry[0]} expected (truncated or overwritten)")
+        elif full:
+            try:
+                if sha1_path(path) != entry[1]:
+                    damage.append(f"{version_dir.name}/{rel}: content changed (checksum differs)")
+            except OSError as exc:
+                damage.append(f"{version_dir.name}/{rel}: cannot be read ({exc.strerror})")
+    return damage
+
+
+def check_index(index_dir: Path) -> tuple[str, list[str]]:
+    """``kb check``: (the served version's name, what is damaged in it: full checksums)."""
+    version = current_version(index_dir)  # IndexDamagedError for a garbage CURRENT
+    assert version is not None
+    return version.name, verify_version(version, full=True)
