@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import kb.scoring as scoring
 import kb.search as search
 from kb.indexer import build_index
 from kb.search import KnowledgeBase
@@ -170,7 +171,7 @@ def test_a_passage_stating_the_figure_ranks_first(kb: KnowledgeBase, monkeypatch
     """Both passages name 地区生产总值; the one that says how much it was answers the question."""
     q = "地区生产总值 doc:report-2023"
     assert first(kb, q).startswith("全市实现地区生产总值7062.5亿元")
-    monkeypatch.setattr(search, "FIGURE_BONUS", 0.0)
+    monkeypatch.setattr(scoring, "FIGURE_BONUS", 0.0)
     assert first(kb, q).startswith("建议2024年")  # the shorter passage, without the mechanism
 
 
@@ -178,7 +179,7 @@ def test_a_term_found_contiguously_ranks_above_its_words_apart(kb: KnowledgeBase
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """道路安全 (the words 道路 + 安全): side by side in a long passage, apart in a short one."""
     assert "道路安全管理" in first(kb, "道路安全")
-    monkeypatch.setattr(search, "PHRASE_BOOST", 0.0)  # no bonus for the term's words together
+    monkeypatch.setattr(scoring, "PHRASE_BOOST", 0.0)  # no bonus for the term's words together
     assert first(kb, "道路安全").startswith("安全第一")  # BM25 alone prefers the short passage
 
 
