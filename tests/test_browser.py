@@ -389,6 +389,23 @@ def test_copied_links_use_the_public_address(browser: Any, web_index: Path) -> N
         srv.close()
 
 
+def _served_version_is(base: str, index: Path, timeout: float = 10.0) -> None:
+    """Wait until the server answers from the version ``index/CURRENT`` names (it looks for a new one
+    at most twice a second, between requests)."""
+    import json
+    import time
+    import urllib.request
+
+    want = (index / "CURRENT").read_text(encoding="utf-8").strip()
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{base}/api/status") as response:
+            if json.load(response)["version"] == want:
+                return
+        assert time.monotonic() < deadline, f"the server never moved to {want}"
+        time.sleep(0.1)
+
+
 def test_a_copied_link_still_lands_after_an_edit(browser: Any, tmp_path: Path) -> None:
     from kb.indexer import build_index
     corpus, index = tmp_path / "corpus", tmp_path / "index"
@@ -407,6 +424,7 @@ def test_a_copied_link_still_lands_after_an_edit(browser: Any, tmp_path: Path) -
             (corpus / f"{MISSION_DOC}.txt").write_text(text.replace("治超非现场执法试点县", "治超非现场执法试点县(市)"),
                                                        encoding="utf-8")
             build_index([corpus], index, workers=1)
+            _served_version_is(base, index)
             page.page.goto(copied)
             page.page.wait_for_url("**moved=1#p-*")
             anchor = page.page.url.split("#", 1)[1]
@@ -422,6 +440,7 @@ def test_a_copied_link_still_lands_after_an_edit(browser: Any, tmp_path: Path) -
             page.shot("permalink-moved.png")
             (corpus / f"{MISSION_DOC}.txt").unlink()
             build_index([corpus], index, workers=1)
+            _served_version_is(base, index)
             response = page.page.goto(copied)
             assert response.status == 410
             assert "温岭市交通运输局2023年度工作总结" in page.page.locator("main").inner_text()
