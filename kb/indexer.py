@@ -14,9 +14,11 @@ hard links to the current one when only some files changed), then swaps ``CURREN
 the old version or the new one, never a mix; a build killed at any point leaves ``CURRENT`` alone.
 
 Work is shared out to worker processes by file size; each loads, chunks and analyses its files
-and writes a Whoosh segment (stored passages) and text-index segments (postings) of its own. The
-parent then commits the Whoosh segments in one new table of contents and lists the text-index
-segments in the manifest, merging the smallest when there are more than ``MAX_SEGMENTS``.
+once and writes, from the same words, a Whoosh segment (the index of record: stored passages and
+their postings, :mod:`kb.schema`) and text-index segments (the accelerator's numpy postings,
+:mod:`kb.textindex`) of its own. The parent then commits the Whoosh segments in one new table of
+contents (:mod:`kb.whooshio`) and lists the text-index segments in the manifest, merging the
+smallest when there are more than ``MAX_SEGMENTS``.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from whoosh import index as whoosh_index
+from whoosh import index as whoosh_index  # creating an empty index (public API); the rest: kb.whooshio
 
-from kb import analysis, ngrams, successors, textindex
+from kb import analysis, ngrams, successors, textindex, whooshio
 from kb.chunker import chunk
 from kb.docmeta import describe
 from kb.errors import (BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexDamagedError,
@@ -48,7 +50,7 @@ from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
-FORMAT_VERSION = 5  # 5: place, type and years of documents, year of passages (kb.docmeta)
+FORMAT_VERSION = 6  # 6: Whoosh indexes content and heading (kb.schema); 5: places, types, years (kb.docmeta)
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
@@ -395,7 +397,8 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
     if strict and report.failures:
         raise BuildFailedError(f"{len(report.failures)} file(s) could not be indexed (--strict): "
                                + "; ".join(f"{e.path}: {e.reason}" for e in report.failures[:5]))
-    _commit_segments(tmp, segments, [] if fresh else plan.deleted, merge=not fresh)
+    whooshio.commit(tmp, segments, [] if fresh else [("doc_id", d) for d in plan.deleted], merge=not fresh,
+                    pause=lambda: _pause_for_crash_tests("commit"))
     live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
     text_segments = _merge_policy(tmp, text_segments, live)
     report.documents = len(docs)
@@ -592,12 +595,6 @@ def _die_with_parent() -> None:
 
 def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str], None]) -> _Share:
     """Load, chunk and analyse each file; write its passages and postings into segments of its own."""
-    from whoosh.writing import SegmentWriter
-
-    ix = whoosh_index.open_dir(str(tmp))
-    # _lk=False: the build lock is ours already, and several workers write segments side by side,
-    # as Whoosh's own MpWriter does; the parent commits all segments in one new TOC.
-    writer = SegmentWriter(ix, _lk=False, limitmb=128)
     items: list[_Item] = []
     postings = textindex.SegmentBuilder()
     text_segments: list[str] = []
@@ -606,7 +603,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
         name = f"seg-{tmp.name.removeprefix('tmp-')}-{worker}-{len(text_segments)}"
         postings.write(tmp / name)
         text_segments.append(name)
-    try:
+    with whooshio.SideWriter(tmp, limitmb=128) as writer:
         for job in jobs:
             shown = printable_path(job.path)
             item = _Item(job.key, shown, job.fid, FileError(shown, "not read"))
@@ -635,10 +632,9 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
             except Exception as exc:  # a bug on one odd file must not lose the others; reported by name
                 item.outcome = FileError(shown, f"internal error while reading: {type(exc).__name__}: {exc}")
             else:
-                folded_body = analysis.fold(chunked.document.body)
-                for row in index_rows(chunked, job.fid):
-                    writer.add_document(**row)
-                postings.add(chunked, job.fid, folded_body)
+                filed = postings.add(chunked, job.fid, analysis.fold(chunked.document.body))
+                for row in index_rows(chunked, job.fid, filed):  # the same words, not cut again
+                    writer.add(**row)
                 if postings.rows >= SEGMENT_ROWS or postings.text_bytes >= SEGMENT_TEXT_BYTES:
                     flush()
                     postings = textindex.SegmentBuilder()
@@ -648,24 +644,9 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 item.outcome = _doc_summary(doc_json)
             items.append(item)
             tick(shown)
-        # every worker's writer keeps its temporary files in the one MAIN.tmp folder: removing it here
-        # (destroy(), or cancel() for an empty share) broke the workers still writing, failing the whole
-        # build (one oversized file did it); the parent's commit removes it once all are done
-        if writer.docnum:
-            segments = [writer._finalize_segment()]
-        else:
-            segments = []
-            writer._close_segment()
-            writer.is_closed = True
-    except BaseException:
-        if not writer.is_closed:
-            writer.cancel()
-        raise
-    finally:
-        ix.close()
     if postings.rows:
         flush()
-    return _Share(items, segments, text_segments)
+    return _Share(items, writer.segments, text_segments)
 
 
 def file_time_budget() -> float:
@@ -715,38 +696,16 @@ def _pause_for_crash_tests(moment: str) -> None:
         time.sleep(float(os.environ.get("KB_CRASH_TEST_PAUSE", "5")))
 
 
-def _commit_segments(tmp: Path, segments: list, deleted: list[str], merge: bool) -> None:
-    """One new TOC: the existing segments (less deleted documents) plus the workers' new ones."""
-    ix = whoosh_index.open_dir(str(tmp))
-    writer = ix.writer()
-    try:
-        _pause_for_crash_tests("commit")
-        for doc_id in deleted:
-            writer.delete_by_term("doc_id", doc_id)
-        # what MpWriter(multisegment=True) does at commit, for segments our own workers wrote
-        final = writer._merge_segments(None, False, merge) + list(segments)
-        if writer._added:  # merging copied small segments into this writer's own: keep it
-            final.append(writer._finalize_segment())
-        else:
-            writer._close_segment()
-        writer._commit_toc(final)
-        writer._finish()
-    except BaseException:
-        if not writer.is_closed:
-            writer.cancel()
-        raise
-    finally:
-        ix.close()
-
-
-def index_rows(chunked: Chunked, fid: int) -> list[dict]:
-    """The Whoosh documents (stored passages) for one chunked document."""
+def index_rows(chunked: Chunked, fid: int, filed: list[textindex.Filed]) -> list[dict]:
+    """The Whoosh documents for one chunked document, from the words its passages were ``filed``
+    under in the text index (:meth:`kb.textindex.SegmentBuilder.add`): Whoosh indexes a list of
+    strings as tokens (positions 0, 1, 2 …) and stores ``_stored_content``, the passage as written."""
     doc = chunked.document
     return [{"passage_id": p.passage_id, "doc_id": p.doc_id, "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
-             "content": p.text,
+             "content": f.words, "_stored_content": p.text, "heading": f.meta,
              "data": {"t": doc.title, "d": doc.date, "sp": list(p.section_path), "a": p.anchor,
                       "sa": p.section_anchor, "o": p.ordinal, "y": p.year}}
-            for p in chunked.passages if textindex.is_indexed(p.anchor)]
+            for f in filed for p in (f.passage,)]
 
 
 def section_to_json(s: Section) -> dict:

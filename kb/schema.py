@@ -1,4 +1,4 @@
-"""The Whoosh schema, defined once: Whoosh keeps the passages, :mod:`kb.textindex` their postings.
+"""The Whoosh schema, defined once: Whoosh is the index of record, :mod:`kb.textindex` its accelerator.
 
 One Whoosh document per searchable passage:
 
@@ -8,22 +8,30 @@ field         holds                                                  used for
 passage_id    ``<doc_id>.<hash>``                                    unique key, permalinks
 doc_id        the document's id                                      removing a changed file
 pnum          column: ``file_id << 20 | ordinal``                    joins the text index rows
-content       the passage text (stored)                              showing a hit
+content       the passage text: stored, and indexed with positions   showing a hit; Whoosh search
+heading       the words of the document title and section path       Whoosh search
 data          title, date, section path, anchors (stored)            showing a hit
 ============  =====================================================  ==========================
 
-Words, title/heading words and character pairs are not Whoosh postings: writing and scoring those
-one Python call per posting made builds and common-word queries slow at scale, so they are numpy
-arrays in :mod:`kb.textindex`, scored by :mod:`kb.search` with the same BM25F formula Whoosh uses.
+``content`` and ``heading`` are analysed by kb's Chinese analyzer (:mod:`kb.analyzer`), so stock
+Whoosh (``whoosh.index.open_dir``, ``QueryParser("content", ix.schema)``, ``Phrase``) searches the
+index as anyone who knows Whoosh expects (README, "Searching the index with plain Whoosh"). The
+same words, with title sub-words and character pairs, are also filed as numpy postings by the same
+workers (:mod:`kb.textindex`): the accelerator :mod:`kb.search` reads, BM25F over arrays instead
+of one Python call per posting. ``tests/test_whoosh_index.py`` checks that both find the same passages.
 
 >>> sorted(build_schema().names())
-['content', 'data', 'doc_id', 'passage_id', 'pnum']
+['content', 'data', 'doc_id', 'heading', 'passage_id', 'pnum']
+>>> build_schema()["content"].format.supports("positions")
+True
 """
 
 from __future__ import annotations
 
 from whoosh.columns import NumericColumn
-from whoosh.fields import COLUMN, ID, STORED, Schema
+from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
+
+from kb.analyzer import ChineseAnalyzer
 
 
 def build_schema() -> Schema:
@@ -31,6 +39,7 @@ def build_schema() -> Schema:
         passage_id=ID(stored=True, unique=True),
         doc_id=ID(stored=True),
         pnum=COLUMN(NumericColumn("Q")),
-        content=STORED(),
+        content=TEXT(analyzer=ChineseAnalyzer(), phrase=True, stored=True),
+        heading=TEXT(analyzer=ChineseAnalyzer(), phrase=False),
         data=STORED(),
     )

@@ -39,6 +39,7 @@ import shutil
 import threading
 import weakref
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,7 +47,7 @@ import numpy as np
 
 from kb import analysis, ngrams
 from kb.errors import IndexDamagedError
-from kb.models import Chunked
+from kb.models import Chunked, Passage
 
 FAMILIES = ("words", "meta", "grams", "metagrams")
 WITH_TF = ("words", "meta")
@@ -64,12 +65,25 @@ def is_indexed(anchor: str) -> bool:
     return anchor.count("-") <= 1
 
 
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """One searchable passage as the text index filed it: its ``words`` (:func:`kb.analysis.words` of its
+    folded text, in order) and its ``meta`` words (title, section path, place and kind); the Whoosh
+    document of the passage is written from these same tokens (:func:`kb.indexer.index_rows`)."""
+
+    passage: Passage
+    words: list[str]
+    meta: list[str]
+
+
 class SegmentBuilder:
     """Collects the postings of the documents one worker indexes, then writes them as a segment.
 
     >>> from kb.chunker import chunk; from kb.models import Document
     >>> b = SegmentBuilder()
-    >>> b.add(chunk(Document(doc_id="d", path="d.txt", title="T", body="一、治超\\n全年治超检测12万辆次。")), fid=1)
+    >>> filed = b.add(chunk(Document(doc_id="d", path="d.txt", title="T", body="一、治超\\n全年治超检测12万辆次。")), fid=1)
+    >>> filed[0].words, filed[0].meta
+    (['全年', '治超', '检测', '12', '万辆次'], ['t', '一', '治超'])
     >>> b.rows, b.pnums, b.texts[0].decode(), b.lengths
     (1, [1048576], '全年治超检测12万辆次。', [(5, 3)])
     """
@@ -93,8 +107,9 @@ class SegmentBuilder:
         tfs = np.minimum(np.fromiter(counts.values(), dtype=np.int64, count=len(counts)), TF_MAX)
         out.append((keys, np.full(len(counts), row, dtype=np.uint32), tfs.astype(np.uint16)))
 
-    def add(self, chunked: Chunked, fid: int, folded_body: str | None = None) -> None:
-        """File every searchable passage of one document under its words, title words and pairs.
+    def add(self, chunked: Chunked, fid: int, folded_body: str | None = None) -> list[Filed]:
+        """File every searchable passage of one document under its words, title words and pairs;
+        returns the words each was filed under, in row order.
 
         The document's place (and its short form: 山东 for 山东省) and kind count as title words of
         every passage, so ``山东`` finds a report whose title names no place but whose folder does.
@@ -109,6 +124,7 @@ class SegmentBuilder:
         meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
         spans, first_row = [], self.rows
         found: dict[str, list] = {f: [] for f in FAMILIES}
+        filed: list[Filed] = []
         for p in chunked.passages:
             if not is_indexed(p.anchor):
                 continue
@@ -133,6 +149,7 @@ class SegmentBuilder:
             self.texts.append(encoded)
             self.text_bytes += len(encoded)
             spans.append((p.start, p.end))
+            filed.append(Filed(p, words, meta))
             self.rows += 1
         keys, span_index = ngrams.document_pairs(body, spans)
         found["grams"].append((_pack(keys, (span_index + first_row).astype(np.uint32)), None, None))
@@ -142,6 +159,7 @@ class SegmentBuilder:
                 self._parts[family].append((_cat([k for k, _, _ in parts], np.uint64),
                                             _cat([r for _, r, _ in parts], np.uint32) if with_tf else None,
                                             _cat([t for _, _, t in parts], np.uint16) if with_tf else None))
+        return filed
 
     def write(self, directory: Path) -> None:
         """Save the segment into ``directory`` (created; must not exist), emptying the builder."""
@@ -409,6 +427,18 @@ class TextIndex:
         if len(rows) == 1:
             return rows[0], (None if tfs[0] is None else tfs[0].astype(np.float32))
         return np.concatenate(rows), (None if tfs[0] is None else np.concatenate(tfs).astype(np.float32))
+
+    def word_rows(self, words: list[str]) -> np.ndarray:
+        """Live rows whose passage text holds every one of the folded ``words`` as a whole word (the
+        ``words`` family only): what Whoosh's ``And([Term("content", w) …])`` finds in the same version."""
+        if not words:
+            return np.empty(0, np.int64)
+        result = self.live
+        for word in dict.fromkeys(words):
+            found = np.zeros(self.size, bool)
+            found[self.lookup("words", word_key(word))[0]] = True
+            result = result & found
+        return np.flatnonzero(result)
 
     def char_rows(self, folded: str, family: str = "grams") -> np.ndarray:
         """Rows holding every character pair (or lone character) of ``folded`` in their text (or, with
