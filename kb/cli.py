@@ -59,9 +59,11 @@ def main() -> None:
 @click.option("--wait", is_flag=True, help="Wait for another running build instead of refusing.")
 @click.option("--workers", type=int, default=None, help="Worker processes for analysis (default: CPUs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option("--debug-pause", metavar="MOMENT:SECONDS", default=None, hidden=True,
+              help="Sleep SECONDS at MOMENT of the build (commit): lets crash tests kill it there.")
 @_kb_errors
 def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bool, wait: bool,
-          workers: int | None, quiet: bool) -> None:
+          workers: int | None, quiet: bool, debug_pause: str | None) -> None:
     """Build or update the index from the corpus folders (incremental unless --full)."""
     from kb.indexer import build_index
     from kb.loaders import printable_path
@@ -82,7 +84,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
 
     try:
         report = build_index(roots, index_dir, full=full, strict=strict, workers=workers, progress=progress,
-                             wait=wait)
+                             wait=wait, pause=_debug_pause(debug_pause))
     except BuildFailedError as exc:
         raise click.ClickException(f"{exc}\nnothing was swapped in; the index being served is unchanged") from exc
     for err in report.errors:  # paths are printable already: a newline in a name cannot start a line
@@ -90,6 +92,26 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
     click.echo(report.summary(), err=True)
     if report.failures:
         sys.exit(1)
+
+
+def _debug_pause(spec: str | None):
+    """``--debug-pause commit:5`` → a ``pause(moment)`` sleeping 5 s at the commit (``None``: no pause).
+
+    >>> _debug_pause(None) is None, _debug_pause("commit:0")("swap")
+    (True, None)
+    """
+    if not spec:
+        return None
+    moment, _, seconds = spec.partition(":")
+    try:
+        delay = float(seconds or 5)
+    except ValueError:
+        raise click.BadParameter(f"{spec!r} is not MOMENT:SECONDS", param_hint="--debug-pause") from None
+
+    def pause(at: str) -> None:
+        if at == moment:
+            time.sleep(delay)
+    return pause
 
 
 @main.command()

@@ -104,19 +104,23 @@ class BuildReport:
 
 
 ProgressFn = Callable[[int, int, str], None]
+PauseFn = Callable[[str], None]  # called with a moment of the build ("commit"): see build_index
 
 
 def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = False, strict: bool = False,
                 workers: int | None = None, progress: ProgressFn | None = None,
-                wait: bool = False) -> BuildReport:
+                wait: bool = False, pause: PauseFn | None = None) -> BuildReport:
     """Bring ``index_dir`` up to date with the files under ``corpus_dirs``.
+
+    ``pause(moment)`` is called at fixed moments of the build (``"commit"``: the Whoosh writer held,
+    inside the commit), so that a test can hold the build still there (``kb build --debug-pause``).
 
     A full disk or an index folder that cannot be written fails the build with ``BuildFailedError``
     saying so: the served version is left whole and served, and the new one's files are removed."""
     index_dir = Path(index_dir)
     try:
         return _build(corpus_dirs, index_dir, full=full, strict=strict, workers=workers, progress=progress,
-                      wait=wait)
+                      wait=wait, pause=pause)
     except OSError as exc:
         raise BuildFailedError(_write_failure(index_dir, exc)) from exc
 
@@ -135,7 +139,7 @@ def _write_failure(index_dir: Path, exc: OSError) -> str:
 
 
 def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: bool, workers: int | None,
-           progress: ProgressFn | None, wait: bool) -> BuildReport:
+           progress: ProgressFn | None, wait: bool, pause: PauseFn | None = None) -> BuildReport:
     started = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     roots = [Path(d) for d in corpus_dirs]
@@ -167,7 +171,7 @@ def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: 
         stamp = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
         tmp = index_dir / f"tmp-{stamp}"
         try:
-            report = _write_version(tmp, current, old, plan, report, workers, progress, strict)
+            report = _write_version(tmp, current, old, plan, report, workers, progress, strict, pause)
             final = index_dir / f"v-{stamp}"
             os.replace(tmp, final)
             _fsync_dir(index_dir)
@@ -332,7 +336,8 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
 
 
 def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Plan, report: BuildReport,
-                   workers: int | None, progress: ProgressFn | None, strict: bool) -> BuildReport:
+                   workers: int | None, progress: ProgressFn | None, strict: bool,
+                   pause: PauseFn | None = None) -> BuildReport:
     fresh = report.full or current is None or old is None
     if fresh:
         (tmp / "docs").mkdir(parents=True)
@@ -398,7 +403,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         raise BuildFailedError(f"{len(report.failures)} file(s) could not be indexed (--strict): "
                                + "; ".join(f"{e.path}: {e.reason}" for e in report.failures[:5]))
     whooshio.commit(tmp, segments, [] if fresh else [("doc_id", d) for d in plan.deleted], merge=not fresh,
-                    pause=lambda: _pause_for_crash_tests("commit"))
+                    pause=(lambda: pause("commit")) if pause else None)
     live = {rec["fid"] for rec in files.values() if rec.get("doc_id") and rec.get("fid")}
     text_segments = _merge_policy(tmp, text_segments, live)
     report.documents = len(docs)
@@ -687,13 +692,6 @@ class _time_budget:
             signal.signal(signal.SIGALRM, self.previous)
         if exc_type is None and self.budget and time.monotonic() - self.started > self.budget:
             self._expired()
-
-
-def _pause_for_crash_tests(moment: str) -> None:
-    """Sleep ``KB_CRASH_TEST_PAUSE`` seconds at ``moment`` when ``KB_CRASH_TEST_AT`` names it: lets the
-    crash tests kill a build inside a step that otherwise takes a few milliseconds. Unset: nothing."""
-    if os.environ.get("KB_CRASH_TEST_AT") == moment:
-        time.sleep(float(os.environ.get("KB_CRASH_TEST_PAUSE", "5")))
 
 
 def index_rows(chunked: Chunked, fid: int, filed: list[textindex.Filed]) -> list[dict]:

@@ -272,9 +272,9 @@ def test_sigkill_during_build_leaves_served_index_and_next_build_recovers(
     before = versions(index_dir)
     n_docs = 1 + MEDIUM_FILES
     # committing takes milliseconds: the build holds still inside it (writer open) so the kill lands there
-    pause = {"KB_CRASH_TEST_AT": "commit", "KB_CRASH_TEST_PAUSE": "5"} if stage == "commit" else None
+    pause = ["--debug-pause", "commit:5"] if stage == "commit" else []
     proc = start_kb("build", "--full", "--quiet", "--index", index_dir, "--corpus", small_corpus,
-                    "--corpus", medium_corpus, log=tmp_path / "build.log", env=pause)
+                    "--corpus", medium_corpus, *pause, log=tmp_path / "build.log")
     workers: list[Proc] = []
     try:
         hit = _wait_for_moment(index_dir, stage, proc, before, n_docs)
