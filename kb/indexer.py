@@ -643,6 +643,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 if postings.rows >= SEGMENT_ROWS or postings.text_bytes >= SEGMENT_TEXT_BYTES:
                     flush()
                     postings = textindex.SegmentBuilder()
+                    writer.cut()  # the Whoosh segment ends where the text-index segment does
                 doc_json = chunked_to_json(chunked)
                 (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
                                                                  encoding="utf-8")

@@ -7,8 +7,12 @@ has no public call for either half, so this module wraps the private ones it nee
 ``tests/test_whooshio.py`` pins what they do on the exactly pinned Whoosh (``whoosh-reloaded==2.7.5``
 in ``pyproject.toml``): update the pin and that test together.
 
-Private calls used here, and nowhere else in kb: ``SegmentWriter(_lk=False)``, ``_finalize_segment``,
-``_close_segment``, ``is_closed``, ``_merge_segments``, ``_added``, ``_commit_toc``, ``_finish``.
+Private calls used here, and nowhere else in kb: ``SegmentWriter(_lk=False)`` and its ``perdocwriter``,
+``fieldwriter`` (the codec's writers; its postings writer's block buffer: ``_postwriter``, ``_blocklimit``,
+``_ids``, ``_weights``, ``_values``, ``_maxweight``, ``_minlength``, ``_maxlength``, ``_write_block``),
+``pool``, ``docnum``, ``_added``, ``_close_segment``,
+``_assemble_segment``, ``_finalize_segment``, ``is_closed``; at commit ``_merge_segments``, ``_commit_toc``,
+``_finish``.
 
 >>> import tempfile; from whoosh.fields import ID, Schema; from whoosh.index import create_in, open_dir
 >>> folder = tempfile.mkdtemp()
@@ -22,22 +26,31 @@ Private calls used here, and nowhere else in kb: ``SegmentWriter(_lk=False)``, `
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
+from whoosh.system import pack_uint
 from whoosh.writing import SegmentWriter
 
 WHOOSH_VERSION = (2, 7, 5)  # the version these private calls were checked on (tests/test_whooshio.py)
 
 
 class SideWriter:
-    """One worker's new segment in the index folder ``folder``, not committed: after the ``with``
-    block, ``segments`` lists it (or nothing, when no document was added) for :func:`commit`.
+    """One worker's new segments in the index folder ``folder``, not committed: after the ``with``
+    block, ``segments`` lists them (none when no document was added) for :func:`commit`.
 
     No lock is taken (``_lk=False``): the build holds kb's own lock, and the workers write side by
-    side. An exception inside the block cancels the segment. Temporary files stay in the shared
-    ``*.tmp`` folder until the commit (removing it here broke the workers still writing).
+    side. An exception inside the block cancels the segment being written. Temporary files stay in
+    the shared ``*.tmp`` folder until the commit (removing it here broke the workers still writing).
+
+    A field given as a list of strings is taken as its tokens, as Whoosh's ``add_document`` takes it
+    (positions 0, 1, 2 …), but its postings are not pooled one Python call each: its tokens are kept
+    as term numbers in arrays, sorted in bulk at the end of the segment, and written term by term
+    through the codec's field writer (:class:`_TokenColumns`). The segment is the one
+    ``add_document`` would write (``tests/test_whooshio.py`` compares them).
     """
 
     def __init__(self, folder: str | Path, limitmb: int = 128) -> None:
@@ -45,30 +58,110 @@ class SideWriter:
         self.segments: list = []
         self._ix = None
         self._writer: SegmentWriter | None = None
+        self._tokens: dict[str, _TokenColumns] = {}
 
     def __enter__(self) -> SideWriter:
         self._ix = whoosh_index.open_dir(self.folder)
         try:
-            self._writer = SegmentWriter(self._ix, _lk=False, limitmb=self.limitmb)
+            self._start()
         except BaseException:
             self._ix.close()
             raise
         return self
 
+    def _start(self) -> None:
+        self._writer = SegmentWriter(self._ix, _lk=False, limitmb=self.limitmb)
+        self._tokens = {}
+
     def add(self, **fields: object) -> None:
-        """One document (Whoosh's public ``add_document``)."""
-        assert self._writer is not None
-        self._writer.add_document(**fields)
+        """One document: ``fields`` as Whoosh's ``add_document`` takes them (``_stored_<name>`` too)."""
+        w = self._writer
+        assert w is not None
+        schema, docnum, perdoc, add_post = w.schema, w.docnum, w.perdocwriter, w.pool.add
+        perdoc.start_doc(docnum)
+        try:
+            for name in sorted(n for n in fields if not n.startswith("_")):
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed and isinstance(value, list):
+                    columns = self._tokens.get(name)
+                    if columns is None:
+                        columns = self._tokens[name] = _TokenColumns(field)
+                    length = columns.add(docnum, value)
+                elif field.indexed:
+                    for btext, freq, weight, vbytes in field.index(value):
+                        length += freq if field.scorable else 0
+                        add_post((name, btext, docnum, weight, vbytes))
+                assert not field.vector and not field.separate_spelling(), name
+                stored = fields.get(f"_stored_{name}", value)
+                perdoc.add_field(name, field, stored if field.stored else None, length)
+                if field.column_type and stored is not None:
+                    perdoc.add_column_value(name, field.column_type, field.to_column_value(stored))
+        except BaseException:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        w._added = True
+        w.docnum += 1
+
+    def cut(self) -> None:
+        """Finish the segment being written (kept for the commit) and start a new one: bounds memory."""
+        if self._writer is not None and self._writer.docnum:
+            self.segments.append(self._finish_segment())
+            self._start()
+
+    def _finish_segment(self):
+        """What ``SegmentWriter._finalize_segment`` does, the list fields' postings merged in."""
+        w = self._writer
+        assert w is not None
+        w.perdocwriter.close()
+        pooled = iter(w.pool.iter_postings())  # the other fields' postings, sorted by (field, term, doc)
+        lengths = w.per_document_reader() if w.codec.length_stats else None
+        fw = w.fieldwriter
+        try:
+            names = sorted(set(self._tokens) | {name for name in w.schema.names() if w.schema[name].indexed})
+            pending = next(pooled, None)
+            for name in names:
+                if name in self._tokens:
+                    self._tokens.pop(name).write(fw, name)
+                    continue
+                started = False
+                while pending is not None and pending[0] == name:
+                    if not started:
+                        fw.start_field(name, w.schema[name])
+                        started, last = True, None
+                    _fieldname, btext, docnum, weight, vbytes = pending
+                    if btext != last:
+                        if last is not None:
+                            fw.finish_term()
+                        fw.start_term(btext)
+                        last = btext
+                    fw.add(docnum, weight, vbytes, lengths.doc_field_length(docnum, name) if lengths else 0)
+                    pending = next(pooled, None)
+                if started:
+                    fw.finish_term()
+                    fw.finish_field()
+            assert pending is None, "postings of a field not in the schema"
+        finally:
+            if lengths is not None:
+                lengths.close()
+        fw.close()
+        w._close_segment()
+        w._assemble_segment()
+        return w.get_segment()
 
     def __exit__(self, exc_type, *_exc: object) -> None:
-        writer, self._writer = self._writer, None
+        writer = self._writer
         assert writer is not None and self._ix is not None
         try:
             if exc_type is not None:
                 if not writer.is_closed:
                     writer.cancel()
             elif writer.docnum:
-                self.segments = [writer._finalize_segment()]
+                self.segments.append(self._finish_segment())
             else:
                 writer._close_segment()
                 writer.is_closed = True
@@ -77,7 +170,87 @@ class SideWriter:
                 writer.cancel()
             raise
         finally:
+            self._writer = None
             self._ix.close()
+
+
+class _TokenColumns:
+    """The tokens of one field over the documents of a segment, as arrays: a term number per token and
+    the document of each token (its position is its place among its document's tokens)."""
+
+    def __init__(self, field) -> None:
+        self.field = field
+        fmt = field.format
+        self.positions = fmt.supports("positions")
+        if not (self.positions or fmt.supports("frequency")):
+            raise ValueError(f"a token list for a {type(fmt).__name__} field")
+        self.terms: dict[str, int] = {}
+        self.term_ids = array("I")
+        self.docs = array("I")
+        self.lengths: dict[int, int] = {}
+
+    def add(self, docnum: int, tokens: list[str]) -> int:
+        terms = self.terms
+        setdefault = terms.setdefault  # (a new token gets the next number: len() is taken first)
+        self.term_ids.extend([setdefault(token, len(terms)) for token in tokens])
+        self.docs.extend(array("I", [docnum]) * len(tokens))
+        if tokens:
+            self.lengths[docnum] = len(tokens)
+        return len(tokens)
+
+    def write(self, fw, name: str) -> None:
+        """Every posting, term by term in byte order, documents ascending, through the field writer;
+        a term's postings go to the codec's postings writer a block at a time (what ``add_posting``
+        would have buffered one by one: ids, weights, values and the block's statistics)."""
+        if not self.terms:
+            return
+        words = sorted(self.terms, key=lambda w: w.encode("utf-8"))
+        rank = np.empty(len(words), np.int64)
+        rank[np.fromiter((self.terms[w] for w in words), np.int64, len(words))] = np.arange(len(words))
+        docs = np.frombuffer(self.docs, np.uint32).astype(np.int64)
+        pos = np.arange(docs.size, dtype=np.int64)
+        starts = np.flatnonzero(np.diff(docs, prepend=-1))  # each document's first token
+        pos -= np.repeat(pos[starts], np.diff(np.append(starts, docs.size)))
+        term_of = rank[np.frombuffer(self.term_ids, np.uint32)]
+        order = np.argsort(term_of, kind="stable")  # (term, document, position) order
+        term_of, doc_of, pos_of = term_of[order], docs[order], pos[order]
+        del order, docs, pos
+        # a posting is a run of one (term, document): where each starts; where each term's postings start
+        new = np.ones(term_of.size, bool)
+        new[1:] = (term_of[1:] != term_of[:-1]) | (doc_of[1:] != doc_of[:-1])
+        post = np.flatnonzero(new)
+        post_end = np.append(post[1:], term_of.size)
+        term_first = np.flatnonzero(np.diff(term_of[post], prepend=-1))
+        term_words = [words[r].encode("utf-8") for r in term_of[post[term_first]].tolist()]
+        term_end = np.append(term_first[1:], post.size).tolist()
+        freqs = (post_end - post).tolist()
+        post_doc = doc_of[post].astype(np.uint32)
+        post_weight = (post_end - post).astype(np.float32)
+        lengths = self.lengths
+        post_len = [lengths[d] for d in post_doc.tolist()]
+        if self.positions:
+            encode, positions, at = self.field.format.encode, pos_of.tolist(), post.tolist()
+            values = [encode(positions[a:a + f]) for a, f in zip(at, freqs)]
+            del positions, at
+        else:
+            values = [pack_uint(f) for f in freqs]
+        del term_of, doc_of, pos_of, new
+        fw.start_field(name, self.field)
+        pw = fw._postwriter
+        limit = pw._blocklimit
+        for word, a, b in zip(term_words, term_first.tolist(), term_end):
+            fw.start_term(word)
+            for lo in range(a, b, limit):
+                hi = min(lo + limit, b)
+                pw._ids = array("I", post_doc[lo:hi].tobytes())
+                pw._weights = array("f", post_weight[lo:hi].tobytes())
+                pw._values = values[lo:hi]
+                pw._maxweight = float(max(freqs[lo:hi]))
+                pw._minlength, pw._maxlength = min(post_len[lo:hi]), max(post_len[lo:hi])
+                if hi < b:
+                    pw._write_block()  # (the last block: written by finish_term)
+            fw.finish_term()
+        fw.finish_field()
 
 
 def commit(folder: str | Path, segments: Iterable, deleted: Iterable[tuple[str, str]] = (), merge: bool = True,

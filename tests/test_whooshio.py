@@ -123,3 +123,64 @@ def test_commit_deletes_merges_and_pauses_holding_the_lock(tmp_path: Path) -> No
             assert len(s.search(Term("body", "fresh"))) == 1 and len(s.search(Term("body", "words"))) == 5
     finally:
         ix.close()
+
+
+def _dump(folder: Path, blocks: bool = True) -> dict:
+    """Everything a reader shows of an index: terms, postings (id, weight, value bytes), lengths, stored;
+    with ``blocks`` (one segment), each posting block's statistics and each term's info too."""
+    ix = open_dir(str(folder))
+    try:
+        with ix.reader() as r:
+            postings = {}
+            for fieldname, text in r.all_terms():
+                m, got = r.postings(fieldname, text), []
+                while m.is_active():
+                    got.append((m.id(), m.weight(), m.value())
+                               + ((m.block_max_weight(), m.block_min_length(), m.block_max_length()) if blocks else ()))
+                    m.next()
+                ti = r.term_info(fieldname, text)
+                postings[(fieldname, text)] = (got, ti.weight(), ti.doc_frequency()) + (
+                    (ti.min_length(), ti.max_length(), ti.max_weight(), ti.min_id(), ti.max_id()) if blocks else ())
+            fields = [n for n in ix.schema.names() if ix.schema[n].scorable]
+            return {"postings": postings, "stored": [r.stored_fields(d) for d in r.all_doc_ids()],
+                    "lengths": {f: (r.field_length(f), [r.doc_field_length(d, f) for d in r.all_doc_ids()])
+                                for f in fields},
+                    "max": {f: r.max_field_length(f) for f in fields}}
+    finally:
+        ix.close()
+
+
+def test_token_lists_write_the_segment_add_document_writes(tmp_path: Path) -> None:
+    """A field given as a list of tokens: the bulk path writes what Whoosh's own add_document does."""
+    schema = Schema(key=ID(stored=True, unique=True), body=TEXT(stored=True, phrase=True),
+                    head=TEXT(phrase=False))
+    words = ["综合", "交通", "投资", "交通", "43.68", "亿元", "交通"] * 3
+    docs = [{"key": f"d{i}", "body": words[i % 5:i % 5 + 4 + i % 7] + ["x"] * (i % 11 == 0), "_stored_body": f"text {i}",
+             "head": ["标题", "交通"] * (i % 3) + ["章节"]} for i in range(700)]  # 交通: several blocks
+    docs.append({"key": "empty", "body": [], "_stored_body": "", "head": []})
+    stock, bulk = tmp_path / "stock", tmp_path / "bulk"
+    stock.mkdir(), bulk.mkdir()
+    for folder in (stock, bulk):
+        create_in(str(folder), schema).close()
+    ix = open_dir(str(stock))
+    with ix.writer() as w:
+        for doc in docs:
+            w.add_document(**doc)
+    ix.close()
+    with whooshio.SideWriter(bulk) as side:
+        for doc in docs:
+            side.add(**doc)
+    whooshio.commit(bulk, side.segments)
+    assert _dump(bulk) == _dump(stock)
+    assert _dump(bulk)["postings"][("body", "交通".encode())]
+    cut = tmp_path / "cut"  # the same documents in two segments (cut() between them): the same index
+    cut.mkdir()
+    create_in(str(cut), schema).close()
+    with whooshio.SideWriter(cut) as side:
+        for i, doc in enumerate(docs):
+            if i == 350:
+                side.cut()
+            side.add(**doc)
+    assert len(side.segments) == 2
+    whooshio.commit(cut, side.segments, merge=False)
+    assert _dump(cut, blocks=False) == _dump(stock, blocks=False)
