@@ -3,7 +3,8 @@
 Layout of the index folder::
 
     index/CURRENT          name of the version being served (replaced atomically)
-    index/v-<stamp>/       a complete version: Whoosh files (the passages), seg-*/ (their postings,
+    index/v-<stamp>/       a complete version: Whoosh files (the index of record: passages stored and
+                           indexed, :mod:`kb.schema`), seg-*/ (the accelerator's numpy postings,
                            :mod:`kb.textindex`), manifest.json, docs/<doc_id>.json,
                            redirects.json (old passage ids → successors, :mod:`kb.successors`)
     index/tmp-<stamp>/     a build in progress (removed, or left by a killed build and cleaned up)

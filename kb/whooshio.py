@@ -207,46 +207,59 @@ class _TokenColumns:
         words = sorted(self.terms, key=lambda w: w.encode("utf-8"))
         rank = np.empty(len(words), np.int64)
         rank[np.fromiter((self.terms[w] for w in words), np.int64, len(words))] = np.arange(len(words))
-        docs = np.frombuffer(self.docs, np.uint32).astype(np.int64)
-        pos = np.arange(docs.size, dtype=np.int64)
-        starts = np.flatnonzero(np.diff(docs, prepend=-1))  # each document's first token
-        pos -= np.repeat(pos[starts], np.diff(np.append(starts, docs.size)))
-        term_of = rank[np.frombuffer(self.term_ids, np.uint32)]
+        docs = np.frombuffer(self.docs, np.uint32)
+        term_of = rank.astype(np.uint32)[np.frombuffer(self.term_ids, np.uint32)]
+        del rank
         order = np.argsort(term_of, kind="stable")  # (term, document, position) order
-        term_of, doc_of, pos_of = term_of[order], docs[order], pos[order]
-        del order, docs, pos
+        term_of, doc_of = term_of[order], docs[order]
+        if self.positions:  # a token's position: its place among its document's tokens
+            pos = np.arange(docs.size, dtype=np.uint32)
+            starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))  # each document's first
+            pos -= np.repeat(pos[starts], np.diff(np.append(starts, docs.size)))
+            pos_of = pos[order]
+            del pos, starts
+        del order, docs
+        self.term_ids, self.docs = array("I"), array("I")
         # a posting is a run of one (term, document): where each starts; where each term's postings start
         new = np.ones(term_of.size, bool)
         new[1:] = (term_of[1:] != term_of[:-1]) | (doc_of[1:] != doc_of[:-1])
         post = np.flatnonzero(new)
+        del new
         post_end = np.append(post[1:], term_of.size)
-        term_first = np.flatnonzero(np.diff(term_of[post], prepend=-1))
+        term_first = np.flatnonzero(np.diff(term_of[post].astype(np.int64), prepend=-1))
         term_words = [words[r].encode("utf-8") for r in term_of[post[term_first]].tolist()]
-        term_end = np.append(term_first[1:], post.size).tolist()
-        freqs = (post_end - post).tolist()
-        post_doc = doc_of[post].astype(np.uint32)
-        post_weight = (post_end - post).astype(np.float32)
-        lengths = self.lengths
-        post_len = [lengths[d] for d in post_doc.tolist()]
-        if self.positions:
-            encode, positions, at = self.field.format.encode, pos_of.tolist(), post.tolist()
-            values = [encode(positions[a:a + f]) for a, f in zip(at, freqs)]
-            del positions, at
-        else:
-            values = [pack_uint(f) for f in freqs]
-        del term_of, doc_of, pos_of, new
+        del term_of
+        post_doc = doc_of[post]
+        del doc_of
+        post_freq = (post_end - post).astype(np.uint32)
+        post_weight = post_freq.astype(np.float32)
+        lengths = np.zeros(int(post_doc.max()) + 1, np.uint32)
+        lengths[np.fromiter(self.lengths, np.int64, len(self.lengths))] = np.fromiter(
+            self.lengths.values(), np.int64, len(self.lengths))
+        post_len = lengths[post_doc]
+        del lengths
+        encode = self.field.format.encode if self.positions else None
         fw.start_field(name, self.field)
         pw = fw._postwriter
         limit = pw._blocklimit
-        for word, a, b in zip(term_words, term_first.tolist(), term_end):
+        for word, a, b in zip(term_words, term_first.tolist(), np.append(term_first[1:], post.size).tolist()):
             fw.start_term(word)
+            freqs = post_freq[a:b].tolist()
+            if self.positions:  # the term's positions, document by document
+                base = int(post[a])
+                positions = pos_of[base:int(post_end[b - 1])].tolist()
+                at = (post[a:b] - base).tolist()
+                values = [encode(positions[i:i + f]) for i, f in zip(at, freqs)]
+            else:
+                values = [pack_uint(f) for f in freqs]
             for lo in range(a, b, limit):
                 hi = min(lo + limit, b)
+                block_len = post_len[lo:hi]
                 pw._ids = array("I", post_doc[lo:hi].tobytes())
                 pw._weights = array("f", post_weight[lo:hi].tobytes())
-                pw._values = values[lo:hi]
-                pw._maxweight = float(max(freqs[lo:hi]))
-                pw._minlength, pw._maxlength = min(post_len[lo:hi]), max(post_len[lo:hi])
+                pw._values = values[lo - a:hi - a]
+                pw._maxweight = float(max(freqs[lo - a:hi - a]))
+                pw._minlength, pw._maxlength = int(block_len.min()), int(block_len.max())
                 if hi < b:
                     pw._write_block()  # (the last block: written by finish_term)
             fw.finish_term()

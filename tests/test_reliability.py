@@ -263,6 +263,18 @@ def _wait_for_moment(index_dir: Path, stage: str, proc: subprocess.Popen, before
     raise AssertionError(f"build never reached {stage!r} in 120 s")
 
 
+def test_the_crash_tests_hook_is_a_parameter_not_an_environment_variable() -> None:
+    """The build is held still by ``pause`` (``kb build --debug-pause``), never by product code reading
+    a test-only environment variable."""
+    product = [p for folder in ("kb", "web") for p in (REPO / folder).rglob("*.py")]
+    assert not [p.name for p in product if "KB_CRASH_TEST" in p.read_text(encoding="utf-8")]
+    import inspect
+
+    from kb.indexer import build_index
+
+    assert "pause" in inspect.signature(build_index).parameters
+
+
 @pytest.mark.parametrize("stage", ["early", "middle", "commit", "swap"])
 def test_sigkill_during_build_leaves_served_index_and_next_build_recovers(
         stage: str, good_index: Path, small_corpus: Path, medium_corpus: Path, tmp_path: Path,

@@ -221,7 +221,7 @@ def test_the_query_path_imports_no_build_code() -> None:
     import sys
 
     code = ("import sys, kb.search, web; print(sorted(m for m in ('kb.indexer', 'kb.loaders', 'kb.chunker', "
-            "'kb.docmeta', 'kb.readers', 'multiprocessing') if m in sys.modules))")
+            "'kb.docmeta', 'kb.readers', 'kb.whooshio', 'multiprocessing') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "[]", out.stdout
