@@ -70,7 +70,9 @@ class SideWriter:
         return self
 
     def _start(self) -> None:
-        self._writer = SegmentWriter(self._ix, _lk=False, limitmb=self.limitmb)
+        # compound=False: a segment's files stay apart (Whoosh reads both ways), not copied into one
+        # .seg at the end, which took the time and, for a moment, the disk space of the segment again
+        self._writer = SegmentWriter(self._ix, _lk=False, limitmb=self.limitmb, compound=False)
         self._tokens = {}
 
     def add(self, **fields: object) -> None:
@@ -272,7 +274,7 @@ def commit(folder: str | Path, segments: Iterable, deleted: Iterable[tuple[str, 
     ``(field, term)`` is in ``deleted``; the small ones merged when ``merge``) plus ``segments``
     written by :class:`SideWriter`. ``pause`` is called once the writer (and Whoosh's lock) is held."""
     ix = whoosh_index.open_dir(str(folder))
-    writer = ix.writer()
+    writer = ix.writer(compound=False)
     try:
         if pause is not None:
             pause()
