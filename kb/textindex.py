@@ -11,10 +11,12 @@ grams      each pair of adjacent CJK characters (:mod:`kb.ngrams`)         —
 metagrams  each pair of adjacent CJK characters of title and section path  —
 =========  ==============================================================  ==============
 
-Whoosh keeps the passages themselves (stored text, ids, the pnum column: :mod:`kb.schema`);
-postings live here because a Whoosh posting costs ~3 µs of Python to write and again to score,
-which made a 146 MB corpus take minutes to build and common words ~1 s to search. Here a posting
-is a few bytes of a sorted array: written in bulk, scored with vector arithmetic.
+Whoosh is the index of record (the passages stored, and indexed by kb's analyzer: :mod:`kb.schema`);
+these postings are its accelerator, filed by the same workers from the same words
+(:class:`Filed`), because scoring a Whoosh posting costs microseconds of Python, which made common
+words take ~1 s to search. Here a posting is a few bytes of a sorted array: written in bulk, scored
+with vector arithmetic. Whoosh's ``And`` of a query's words finds the passages :meth:`TextIndex.word_rows`
+finds (``tests/test_whoosh_index.py``).
 
 A **segment** is what one indexing worker wrote (a new one every ``SEGMENT_ROWS`` passages): a
 folder of ``.npy`` arrays, the folded passage text (``text.bin``, for phrase checks and

@@ -184,8 +184,8 @@ class _TokenColumns:
         self.field = field
         fmt = field.format
         self.positions = fmt.supports("positions")
-        if not (self.positions or fmt.supports("frequency")):
-            raise ValueError(f"a token list for a {type(fmt).__name__} field")
+        if not (self.positions or fmt.supports("frequency")) or not field.scorable:
+            raise ValueError(f"a token list for a {type(fmt).__name__} field (scorable: {field.scorable})")
         self.terms: dict[str, int] = {}
         self.term_ids = array("I")
         self.docs = array("I")
