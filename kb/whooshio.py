@@ -241,6 +241,13 @@ class _TokenColumns:
         post_len = lengths[post_doc]
         del lengths
         encode = self.field.format.encode if self.positions else None
+        once: dict[int, bytes] = {}
+
+        def single(position: int) -> bytes:  # most words occur once in a passage: their value, made once
+            value = once.get(position)
+            if value is None:
+                value = once[position] = encode([position])
+            return value
         fw.start_field(name, self.field)
         pw = fw._postwriter
         limit = pw._blocklimit
@@ -251,7 +258,8 @@ class _TokenColumns:
                 base = int(post[a])
                 positions = pos_of[base:int(post_end[b - 1])].tolist()
                 at = (post[a:b] - base).tolist()
-                values = [encode(positions[i:i + f]) for i, f in zip(at, freqs)]
+                values = [single(positions[i]) if f == 1 else encode(positions[i:i + f])
+                          for i, f in zip(at, freqs)]
             else:
                 values = [pack_uint(f) for f in freqs]
             for lo in range(a, b, limit):
