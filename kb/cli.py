@@ -181,8 +181,8 @@ def toc(doc_id: str, index_dir: Path, as_json: bool) -> None:
 @_index_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--without", default="", metavar="NAMES",
-              help="Switch query mechanisms off, comma-separated: years, soft, synonyms, figures, spelling, "
-                   "pinyin, proximity, meta_exclusion (to measure what each one gives).")
+              help="Switch query mechanisms off, comma-separated: years, plans, places, soft, synonyms, figures, "
+                   "spelling, pinyin, proximity, meta_exclusion (to measure what each one gives).")
 @_kb_errors
 def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
     """Score search quality on QUERY<TAB>EXPECTED lines: hit@1, hit@3, MRR."""

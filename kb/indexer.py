@@ -48,7 +48,7 @@ from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
-FORMAT_VERSION = 5  # 5: place, type and years of documents, year of passages (kb.docmeta)
+FORMAT_VERSION = 6  # 5: place, type and years of documents, year of passages (kb.docmeta); 6: 全国 for national issuers
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)

@@ -35,7 +35,10 @@ PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with th
 # a year the query names: passages whose section reports on it, then documents reporting on it
 YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 12.0, 8.0, 1.5, 1.25
 YEAR_PLANNED = 5.0  # … a document that reviews the year before and plans this one (outside its sections)
+# … and its sections planning the year too: targets, below the next report's review of what was done
+YEAR_PLANNED_SECTION = YEAR_PLANNED
 PLAN_DOCUMENT = YEAR_DOCUMENT  # a five-year plan the query names: its own document, as a year's report
+PLACE_DOCUMENT = 3.0  # a place the query names: that place's own documents, before others mentioning it
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 
@@ -399,10 +402,21 @@ class _Evaluation(NamedTuple):
 
 
 def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
-             prefer: np.ndarray | None = None, every_row: bool = False) -> _Evaluation:
+             prefer: np.ndarray | None = None, every_row: bool = False,
+             boost: np.ndarray | None = None) -> _Evaluation:
     """Which rows match and their first-pass scores: every group; else (soft matching) those holding
-    enough of the query's units, ranked by how much; flagged partial. ``prefer``: a per-row factor.
-    Only the :func:`candidate_rows` are scored (``every_row``: all of them, the same answer slower)."""
+    enough of the query's units, ranked by how much; flagged partial. ``prefer``: a per-row factor for
+    what the query names beside its words (a year, a plan), whose passages may word a term otherwise;
+    ``boost``: a per-row factor that only reorders (the place named). Only the :func:`candidate_rows`
+    are scored (``every_row``: all of them, the same answer slower)."""
+    found = _evaluate(index, query, allowed, prefer, every_row)
+    if boost is None:
+        return found
+    return found._replace(score=found.score * found.scorer.local(boost))
+
+
+def _evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
+              prefer: np.ndarray | None, every_row: bool) -> _Evaluation:
     lookups = _Lookups(index)
     scorer = _Scorer(index, None if every_row else candidate_rows(lookups, query), lookups)
     options = query.options

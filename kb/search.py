@@ -48,10 +48,12 @@ from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
 from kb import understand
 from kb.query import ParsedQuery, parse_query
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions
+from kb.places import place_words
 from kb.synonyms import plan_period
 from kb.textindex import TextIndex
 from kb.rerank import rank
-from kb.scoring import (PLAN_DOCUMENT, RERANK, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_PLANNED, YEAR_SECTION,
+from kb.scoring import (PLACE_DOCUMENT, PLAN_DOCUMENT, RERANK, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_PLANNED, YEAR_PLANNED_SECTION,
+                        YEAR_SECTION,
                         _Scorer, evaluate, term_rows)
 
 PAGE_SIZE = 10
@@ -85,6 +87,8 @@ class _Version:
         self._year_fids: dict[int, list[int]] | None = None
         self._year_factors: dict[tuple[int, ...], np.ndarray] = {}  # read-only once made
         self._plan_factors: dict[tuple[int, ...], np.ndarray | None] = {}  # the same, for plans named
+        self._place_fids: dict[str, list[int]] | None = None  # folded place word → files of that place
+        self._place_factors: dict[tuple[str, ...], np.ndarray] = {}  # the same, for places named
         self._speller = False  # not built yet
         self._speller_lock = threading.Lock()
 
@@ -210,7 +214,8 @@ class _Version:
     def year_preference(self, years: tuple[int, ...]) -> np.ndarray | None:
         """Per-row score factor for a query naming ``years``: ``YEAR_SECTION`` where the passage's section
         reports on one, ``YEAR_DOCUMENT`` where its document does (``YEAR_OTHER_SECTION`` if the passage's
-        own section is about another year), 1 elsewhere."""
+        own section is about another year), ``YEAR_PLANNED``/``YEAR_PLANNED_SECTION`` in a work report
+        that only plans the year, 1 elsewhere."""
         if not years:
             return None
         key = tuple(sorted(years[:4]))
@@ -232,6 +237,28 @@ class _Version:
                 self._plan_factors.clear()
             self._plan_factors[key] = self._plan_factor(key)
         return self._plan_factors[key]
+
+    def place_preference(self, words: tuple[str, ...]) -> np.ndarray | None:
+        """Per-row factor for a query naming places: ``PLACE_DOCUMENT`` in the documents of the places
+        its ``words`` (folded) name (``山东`` → 山东省's reports, ``全国`` → the State Council's and the
+        statistics bureau's), 1 elsewhere; ``None`` when no word names a place. Once per version and set."""
+        if self._place_fids is None:
+            by_word: dict[str, list[int]] = {}
+            docs = self.manifest.get("docs", {})
+            for fid, doc_id in self.doc_by_fid.items():
+                for w in place_words(docs.get(doc_id, {}).get("place", "")):
+                    by_word.setdefault(analysis.fold(w), []).append(fid)
+            self._place_fids = by_word
+        key = tuple(sorted({w for w in words if w in self._place_fids}))
+        if not key:
+            return None
+        if key not in self._place_factors:
+            if len(self._place_factors) > 64:
+                self._place_factors.clear()
+            fids = np.array(sorted({f for w in key for f in self._place_fids[w]}), dtype=np.int64)
+            self._place_factors[key] = np.where(np.isin(self.text.fids, fids), np.float32(PLACE_DOCUMENT),
+                                                np.float32(1.0))
+        return self._place_factors[key]
 
     def _plan_factor(self, plans: tuple[int, ...]) -> np.ndarray | None:
         fids: list[int] = []
@@ -255,11 +282,13 @@ class _Version:
             in_doc = np.isin(self.text.fids, self._fids_reporting(y))
             f = np.where(in_doc, np.float32(YEAR_DOCUMENT), np.float32(1.0))
             # a work report dated 2007 reviews 2006 and plans 2007: for 2007's figures, the 2008 report
-            f[np.isin(self.text.fids, self._fids_reporting(y, planned=True))] = YEAR_PLANNED
+            planned = np.isin(self.text.fids, self._fids_reporting(y, planned=True))
+            f[planned] = YEAR_PLANNED
             # a document about that one year (a communiqué, a year's summary) is about it throughout
             f[np.isin(self.text.fids, self._fids_reporting(y, only=True))] = YEAR_SECTION
             if row_years is not None:
-                f = np.where(row_years == y, np.float32(YEAR_SECTION),
+                about = row_years == y  # a section planning the year states targets, not what was done
+                f = np.where(about, np.where(planned, np.float32(YEAR_PLANNED_SECTION), np.float32(YEAR_SECTION)),
                              np.where((row_years != 0) & in_doc, np.float32(YEAR_OTHER_SECTION), f))
             np.maximum(factor, f, out=factor)
         return factor
@@ -458,7 +487,7 @@ class KnowledgeBase:
         opened = self._current()  # this request's version, whatever a build swaps in meanwhile
         query, corrected = _respell(opened, query)
         found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
-                         _preference(opened, query))
+                         _preference(opened, query), boost=_place_boost(opened, query))
         matched = found.matched()
         first_pass = found.score[found.match]  # aligned with matched
         counts = grouping.doc_hit_counts(matched, opened.text.fids) if group else {}
@@ -614,6 +643,15 @@ def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
     if not factors:
         return None
     return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
+
+
+def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
+    """The per-row factor of the places the query's words name (``None``: it names none)."""
+    if not query.options.places:
+        return None
+    words = {u.word for group in query.groups for term in group for u in term.units}
+    words |= {term.core for group in query.groups for term in group}
+    return opened.place_preference(tuple(words))
 
 
 def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:

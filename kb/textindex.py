@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import analysis, ngrams
+from kb.places import place_words
 from kb.errors import IndexDamagedError
 from kb.models import Chunked
 
@@ -96,14 +97,13 @@ class SegmentBuilder:
     def add(self, chunked: Chunked, fid: int, folded_body: str | None = None) -> None:
         """File every searchable passage of one document under its words, title words and pairs.
 
-        The document's place (and its short form: 山东 for 山东省) and kind count as title words of
-        every passage, so ``山东`` finds a report whose title names no place but whose folder does.
+        The document's place (and what a query may call it: 山东 for 山东省, 全国 for 国务院 and 国家统计局,
+        :func:`kb.places.place_words`) and kind count as title words of every passage, so ``山东``
+        finds a report whose title names no place but whose folder does.
         """
         doc = chunked.document
         body = folded_body if folded_body is not None else analysis.fold(doc.body)
-        from kb.docmeta import short_place  # build side: the query path never loads docmeta's loaders
-
-        described = analysis.fold("\n".join(w for w in (doc.place, short_place(doc.place), doc.doctype) if w))
+        described = analysis.fold("\n".join(w for w in (*place_words(doc.place), doc.doctype) if w))
         doc_words = list(dict.fromkeys([w for w in described.split("\n") if w]
                                        + analysis.search_words(described, folded=True)))
         meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}

@@ -52,6 +52,7 @@ class SearchOptions:
     proximity: bool = True  # terms close together rank higher
     meta_exclusion: bool = True  # -word also excludes passages whose title or headings hold it
     plans: bool = True  # a five-year plan named (十一五) prefers that plan's own document
+    places: bool = True  # a place named (山东, 全国) prefers that place's own documents
 
     @classmethod
     def without(cls, names: str | list[str] | tuple[str, ...] = ()) -> SearchOptions:

@@ -151,3 +151,58 @@ def test_a_year_s_figures_come_from_the_report_that_reviews_it(tmp_path: Path) -
     assert sorted(map(tuple, docs.values())) == [(2005, 2006), (2006, 2007)]
     assert "701万吨" in kb.search("2006 粮食总产量").hits[0].text
     assert "650万吨" in kb.search("2005 粮食总产量").hits[0].text
+
+
+def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "2009.md").write_text(
+        "---\ntitle: 某市2009年政府工作报告\ndate: 2009-02-20\n---\n\n## 一、2008年工作回顾\n\n全市经济平稳运行。\n\n"
+        "## 二、2009年主要工作\n\n2009年的主要预期目标是：本市生产总值增长10%左右。\n", encoding="utf-8")
+    (corpus / "2010.md").write_text(
+        "---\ntitle: 某市2010年政府工作报告\ndate: 2010-02-20\n---\n\n## 一、过去一年工作回顾\n\n"
+        "全年本市生产总值达到8201亿元，增长10.7%，经济总量再上新台阶。\n\n## 二、2010年主要工作\n\n继续稳增长。\n",
+        encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    # the 2009 report's section about 2009 sets its targets; the 2010 report reviews what was done
+    assert "8201亿元" in kb.search("2009年 生产总值").hits[0].text
+    import kb.search as front  # with planning sections weighed as sections reviewing the year: the targets
+
+    original = front.YEAR_PLANNED_SECTION
+    front.YEAR_PLANNED_SECTION = front.YEAR_SECTION
+    try:
+        assert "预期目标" in KnowledgeBase(index).search("2009年 生产总值").hits[0].text
+    finally:
+        front.YEAR_PLANNED_SECTION = original
+
+
+def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    for folder in ("政府工作报告-省自治区/山东省", "政府工作报告-省自治区/河北省", "国家统计局年度统计"):
+        (corpus / folder).mkdir(parents=True)
+    (corpus / "政府工作报告-省自治区/山东省/2001.md").write_text(
+        "---\ntitle: 政府工作报告（省九届人大四次会议 2001年）\ndate: 2001-02-10\n---\n\n"
+        "五年取得重要科技成果1.79万项，科技进步贡献率提高。\n", encoding="utf-8")
+    (corpus / "政府工作报告-省自治区/河北省/2001.md").write_text(
+        "---\ntitle: 政府工作报告（2001年）\ndate: 2001-02-12\n---\n\n"
+        "学习山东、江苏的经验，与山东合作，取得科技成果1200项，科技成果转化加快，山东客商投资增多。\n", encoding="utf-8")
+    (corpus / "国家统计局年度统计/2022.md").write_text(
+        "---\ntitle: 2022年\ndate: 2023-02-28\n---\n\n## 二、农业\n\n全年粮食产量68653万吨，比上年增加368万吨。\n",
+        encoding="utf-8")
+    (corpus / "政府工作报告-省自治区/河北省/2023.md").write_text(
+        "---\ntitle: 政府工作报告（2023年）\ndate: 2023-01-12\n---\n\n"
+        "粮食产量稳定，居全国前列；全国粮食生产先进省份，全国农业大省，粮食产量增长高于全国。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    assert "1.79万项" in kb.search("山东 科技成果").hits[0].text  # its folder names the place, its text never
+    assert "68653万吨" in kb.search("全国粮食产量").hits[0].text  # the country's own statistics
+    off = SearchOptions.without("places")
+    assert "1200项" in kb.search("山东 科技成果", options=off).hits[0].text
+    assert "68653万吨" not in kb.search("全国粮食产量", options=off).hits[0].text
