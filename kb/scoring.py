@@ -63,7 +63,7 @@ def _phrase_candidates(ix: TextIndex, folded: str) -> np.ndarray | None:
     jieba words are no guide: ``实`` and ``小微企`` are not words of ``落实加大对科技创新、小微企业``.
     The rows are then checked against the stored text (:func:`_contains`).
     """
-    keys = ngrams.term_keys(folded)
+    keys = ngrams.query_keys(folded)
     pairs = keys[keys >= _PAIR_MIN]  # pairs are cp1 << 21 | cp2; a lone character is its code point
     if pairs.size:
         lists = [ix.lookup("grams", int(k))[0] for k in pairs]
@@ -109,6 +109,7 @@ class _Lookups:
         self.ix = index
         self._keys: dict[tuple[str, int], tuple[np.ndarray, np.ndarray | None]] = {}
         self._chars: dict[tuple[str, str], np.ndarray] = {}
+        self._counts: dict[Unit, int] = {}
 
     def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
         found = self._keys.get((family, key))
@@ -122,6 +123,16 @@ class _Lookups:
             found = self._chars[(word, family)] = self.ix.char_rows(word, family)
         return found
 
+    def unit_count(self, unit: Unit) -> int:
+        """How many rows hold the unit (its word or a synonym; not its parts), over the whole index."""
+        found = self._counts.get(unit)
+        if found is None:
+            seen = np.zeros(self.ix.size, bool)
+            for rows in _unit_lists(self, unit, parts=False):
+                seen[rows] = True
+            found = self._counts[unit] = int(np.count_nonzero(seen))
+        return found
+
     def word_rows(self, word: str) -> list[np.ndarray]:
         """Every row list through which ``word`` can match (what :meth:`_Scorer.word` reads)."""
         key = word_key(word)
@@ -132,9 +143,61 @@ class _Lookups:
 
 
 def candidate_rows(lookups: _Lookups, query: CompiledQuery) -> np.ndarray:
-    """The rows that hold anything the query searches (a word of a term, unit, synonym or part, or a
-    term's characters): no other row can match or cover enough of it, so scoring looks at these only."""
-    return term_rows(lookups, [term for group in query.groups for term in group])
+    """The rows that can match the query, so scoring looks at these only: those holding anything it
+    searches (a word of a term, unit, synonym or part, or a term's characters) — and, with soft
+    matching, only those holding one of its *essential* units (MaxScore, as Lucene and tantivy prune):
+
+    A row matches when it holds every group, or (soft) when its coverage, the mean over groups of the
+    idf-weighted share of a term's units it holds, reaches ``MIN_COVER``. Each unit can add at most
+    its share to a row's coverage; the most common units whose shares sum to less than ``MIN_COVER``
+    cannot make a match on their own, so a row holding none of the others is no candidate. For
+    ``海南 2019年政府工作报告 分解任务`` that leaves out the ~200,000 rows that only hold 政府, 工作 or
+    报告 (every work report's title). Exact: the same rows and scores as scoring every row (tested).
+    """
+    terms = [term for group in query.groups for term in group]
+    if not query.options.soft or not query.groups:
+        return term_rows(lookups, terms)
+    shares: list[tuple[float, float, list[np.ndarray]]] = []  # (rows read, coverage share, row lists)
+    groups = len(query.groups)
+    for group in query.groups:
+        for term in group:
+            units = term.units or tuple(Unit(w) for w in term.needed)
+            if term.phrase or len(units) < 2:
+                lists = [term_rows(lookups, [term])]
+                shares.append((float(lists[0].size), 1.0 / groups, lists))
+                continue
+            weights = [unit_weight(lookups, u) for u in units]
+            total = sum(weights) or 1.0
+            for unit, weight in zip(units, weights):
+                lists = _unit_lists(lookups, unit, parts=True)
+                shares.append((float(sum(r.size for r in lists)), weight / total / groups, lists))
+    shares.sort(key=lambda s: -s[0])  # the most common first: left out while their shares allow
+    left_out = 0.0
+    seen = np.zeros(lookups.ix.size, bool)
+    for _cost, share, lists in shares:
+        if left_out + share < MIN_COVER - _COVER_MARGIN:
+            left_out += share
+            continue
+        for rows in lists:
+            seen[rows] = True
+    return np.flatnonzero(seen)
+
+
+_COVER_MARGIN = 1e-3  # coverage is summed in float32: never leave out what rounding could let through
+
+
+def _unit_lists(lookups: _Lookups, unit: Unit, parts: bool) -> list[np.ndarray]:
+    """The row lists through which a unit can match: its word, its synonyms (``parts``: its parts too)."""
+    lists = [rows for w in ((unit.word, *unit.parts) if parts else (unit.word,)) for rows in lookups.word_rows(w)]
+    return lists + [term_rows(lookups, [alt]) for alt in unit.alternatives]
+
+
+def unit_weight(lookups: _Lookups, unit: Unit) -> float:
+    """A unit's weight in a term's coverage: ``log(1 + N / (rows holding it + 1))`` over the whole index
+    (its word in text, title or headings, as characters, or a synonym); a unit no passage holds counts
+    as the rarest: missing it is missing most of the question."""
+    count = lookups.unit_count(unit)
+    return math.log(1 + max(lookups.ix.live_count, 1) / (count + 1))
 
 
 def term_rows(lookups: _Lookups, terms: list[Term]) -> np.ndarray:
@@ -254,7 +317,7 @@ class _Scorer:
             candidates.append(rows)
         if term.cjk:
             pairs = self.reads.char_rows(term.cjk)
-            if term.cjk == term.core and ngrams.term_keys(term.core).size == 1:
+            if term.cjk == term.core and ngrams.query_keys(term.core).size == 1:
                 sure = np.union1d(sure, pairs)  # one pair is the text itself
             else:
                 candidates.append(pairs)
@@ -337,8 +400,7 @@ class _Scorer:
             if rows.size:
                 score[self.place(rows)[0]] += PHRASE_BOOST * self._pairs_weight(rows.size)
         if len(parts) > 1:
-            # a unit no passage holds counts as the rarest: missing it is missing most of the question
-            weights = [math.log(1 + self.docs / (int(np.count_nonzero(m)) + 1)) for _s, m, _stand in parts]
+            weights = [unit_weight(self.reads, u) for u in units]  # the same in every scorer of the query
             total = sum(weights) or 1.0
             cover = np.zeros(self.n, np.float32)
             for w, (_s, m, stand) in zip(weights, parts):

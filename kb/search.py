@@ -47,7 +47,7 @@ from kb import facets, grouping
 from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
 from kb import understand
 from kb.query import ParsedQuery, parse_query
-from kb.understand import DEFAULT, CompiledQuery, SearchOptions
+from kb.understand import DEFAULT, CompiledQuery, SearchOptions, Term
 from kb.places import place_words
 from kb.synonyms import plan_period
 from kb.textindex import TextIndex
@@ -311,7 +311,7 @@ class _Version:
         """Matching passages per document, the most first."""
         if rows.size == 0:
             return ()
-        values, counts = np.unique(self.text.fids[rows], return_counts=True)
+        values, counts = facets.per_file(self.text.fids[rows])
         order = np.argsort(-counts, kind="stable")[:FACET_LIMIT]
         docs = self.manifest.get("docs", {})
         out = []
@@ -336,8 +336,15 @@ class _Version:
         """Year (reported on), type and place facets of the matching rows (:mod:`kb.facets`)."""
         doc_years = self.doc_meta("years")
         return (facets.year_facet(rows, self.text.fids, self.row_years, doc_years),
-                facets.value_facet(rows, self.text.fids, self.doc_meta("type")),
-                facets.value_facet(rows, self.text.fids, self.doc_meta("place")))
+                facets.value_facet(rows, self.text.fids, self.value_codes("type")),
+                facets.value_facet(rows, self.text.fids, self.value_codes("place")))
+
+    def value_codes(self, key: str) -> facets.ValueCodes:
+        """:meth:`doc_meta` as codes for counting facets; made once per version."""
+        cache = self.__dict__.setdefault("_value_codes", {})
+        if key not in cache:
+            cache[key] = facets.ValueCodes.of(self.doc_meta(key))
+        return cache[key]
 
 
 # what reading damaged index files raises (numpy, Whoosh's structs and zlib, JSON, short reads)
@@ -527,7 +534,7 @@ class KnowledgeBase:
                             page_size=page_size, hits=tuple(hits), partial=found.partial,
                             facets=opened.facets(matched), notice=notice, terms=query.marks,
                             corrected=corrected, also=query.also, grouped=group,
-                            documents=len(counts) if group else len(np.unique(opened.text.fids[matched])),
+                            documents=len(counts) if group else int(facets.per_file(opened.text.fids[matched])[0].size),
                             years=year_facet, types=type_facet, places=place_facet,
                             sort="date" if by_date is not None else "relevance")
 
@@ -720,12 +727,32 @@ def _in_context(scorer: _Scorer, candidates: list[str], options: SearchOptions) 
         term = understand.make_term(text, False, True, dataclasses.replace(options, synonyms=False))
         if term is None:
             continue
-        # scored over the rows holding one of its words only (not a vector over every row)
-        scoped = _Scorer(scorer.ix, term_rows(scorer.reads, [term]), scorer.reads)
-        rows = int(np.count_nonzero(scoped.term(term).match & scoped.local(scorer.ix.live)))
+        rows = _rows_holding(scorer, term)
         if rows > best_rows:
             best, best_rows = text, rows
     return best
+
+
+def _rows_holding(scorer: _Scorer, term: Term) -> int:
+    """How many live passages hold every unit of ``term`` (what ``_Scorer.term(term).match`` counts):
+    the rarest unit's rows, kept where each other unit's row lists hold them too."""
+    units = term.units or tuple(understand.Unit(w) for w in term.needed)
+    if term.phrase or not units or any(u.alternatives for u in units):  # the general way
+        scoped = _Scorer(scorer.ix, term_rows(scorer.reads, [term]), scorer.reads)
+        return int(np.count_nonzero(scoped.term(term).match & scoped.local(scorer.ix.live)))
+    lists = [scorer.reads.word_rows(u.word) for u in units]
+    lists.sort(key=lambda ls: sum(r.size for r in ls))
+    rows = np.unique(np.concatenate(lists[0]))
+    for other in lists[1:]:
+        if not rows.size:
+            break
+        held = np.zeros(rows.size, bool)
+        for r in other:
+            if r.size:
+                at = np.minimum(np.searchsorted(r, rows), r.size - 1)
+                held |= r[at] == rows
+        rows = rows[held]
+    return int(np.count_nonzero(scorer.ix.live[rows]))
 
 
 def _toc_entry(s: dict) -> dict:

@@ -413,7 +413,7 @@ class TextIndex:
     def char_rows(self, folded: str, family: str = "grams") -> np.ndarray:
         """Rows holding every character pair (or lone character) of ``folded`` in their text (or, with
         ``family="metagrams"``, in their title and headings); rarest pair first."""
-        keys = ngrams.term_keys(folded)
+        keys = ngrams.query_keys(folded)
         if keys.size == 0:
             return np.empty(0, np.int64)
         lists = sorted((self.lookup(family, int(k))[0] for k in keys), key=len)

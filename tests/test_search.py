@@ -202,8 +202,10 @@ def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_give
 
     kb = KnowledgeBase(built_index)
     opened = kb._current()
-    cases = parse_eval_lines((Path(__file__).parent / "eval-typed.tsv").read_text(encoding="utf-8").splitlines())
-    queries = [c.query for c in cases] + ["综合交通投资 -太龙", "\"重点工程\" 2023", "公交 OR 出租车"]
+    cases = [c for name in ("typed", "archive", "mixed", "heldout") for c in parse_eval_lines(
+        (Path(__file__).parent / f"eval-{name}.tsv").read_text(encoding="utf-8").splitlines())]
+    queries = [c.query for c in cases] + ["综合交通投资 -太龙", "\"重点工程\" 2023", "公交 OR 出租车",
+                                          "海南 2019年政府工作报告 分解任务", "温岭 2023年 工作 报告 交通"]
     for q in queries:
         query = compile_query(parse_query(q))
         allowed = opened.allowed(query.doc_ids, query.years, query.dates)
@@ -225,3 +227,31 @@ def test_the_query_path_imports_no_build_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index: Path) -> None:
+    """``_rows_holding`` (sorted row lists intersected) counts what ``_Scorer.term(...).match`` holds."""
+    import dataclasses
+
+    from kb import understand
+    from kb.evaluate import parse_eval_lines
+    from kb.scoring import _Lookups, _Scorer, term_rows
+    from kb.search import _rows_holding
+
+    opened = KnowledgeBase(built_index)._current()
+    reads = _Lookups(opened.text)
+    everything = _Scorer(opened.text, None, reads)
+    options = dataclasses.replace(understand.DEFAULT, synonyms=False)
+    pieces = {p for name in ("typed", "mixed") for c in parse_eval_lines(
+        (Path(__file__).parent / f"eval-{name}.tsv").read_text(encoding="utf-8").splitlines())
+        for p in c.query.replace('"', " ").split()}
+    counted = 0
+    for piece in sorted(pieces):
+        term = understand.make_term(piece, False, True, options)
+        if term is None:
+            continue
+        scoped = _Scorer(opened.text, term_rows(reads, [term]), reads)
+        expected = int(np.count_nonzero(scoped.term(term).match & scoped.local(opened.text.live)))
+        assert _rows_holding(everything, term) == expected, piece
+        counted += expected > 0
+    assert counted > 50  # most pieces are found: the comparison is not between empty answers
