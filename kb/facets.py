@@ -40,21 +40,43 @@ def per_file(fids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def year_facet(rows: np.ndarray, fids: np.ndarray, row_years: np.ndarray | None,
-               doc_years: dict[int, tuple[int, ...]], limit: int = LIMIT) -> tuple[FacetValue, ...]:
-    """Years reported on by the matching ``rows``, newest first, with passage counts."""
+               doc_years: dict[int, tuple[int, ...]] | FileYears, limit: int = LIMIT) -> tuple[FacetValue, ...]:
+    """Years reported on by the matching ``rows``, newest first, with passage counts. ``doc_years``:
+    file id → years, or the same as :class:`FileYears` (made once per index version)."""
     if rows.size == 0:
         return ()
-    counts: Counter[int] = Counter()
+    table = doc_years if isinstance(doc_years, FileYears) else FileYears.of(doc_years)
     own = row_years[rows] if row_years is not None else np.zeros(rows.size, np.int16)
     stated = own != 0
-    years, n = np.unique(own[stated], return_counts=True)
-    counts.update(dict(zip(years.tolist(), n.tolist())))
-    per_doc, m = per_file(fids[rows[~stated]])
-    for fid, c in zip(per_doc.tolist(), m.tolist()):
-        for y in doc_years.get(fid, ()):
-            counts[y] += c
-    best = sorted(counts.items(), key=lambda kv: -kv[0])[:limit]
-    return tuple(FacetValue(str(y), c) for y, c in best if y > 0)
+    counts = np.bincount(own[stated].astype(np.int64), minlength=table.span)
+    per_file = np.bincount(fids[rows[~stated]], minlength=table.files)[:table.files]
+    if table.fid.size:  # each file's passages count for every year its document reports on
+        counts = counts + np.bincount(table.year, weights=per_file[table.fid], minlength=counts.size).astype(np.int64)
+    years = np.flatnonzero(counts)[::-1][:limit]
+    return tuple(FacetValue(str(y), int(counts[y])) for y in years.tolist() if y > 0)
+
+
+class FileYears:
+    """File id → the years its document reports on, as two parallel arrays (one entry per file and
+    year), so spreading per-file counts over years is one weighted ``bincount``.
+
+    >>> t = FileYears.of({1: (2022, 2023), 2: (2023,)})
+    >>> t.fid.tolist(), t.year.tolist(), t.files
+    ([1, 1, 2], [2022, 2023, 2023], 3)
+    """
+
+    __slots__ = ("fid", "year", "files", "span")
+
+    def __init__(self, fid: np.ndarray, year: np.ndarray, files: int) -> None:
+        self.fid, self.year, self.files = fid, year, files
+        self.span = int(year.max()) + 1 if year.size else 1
+
+    @classmethod
+    def of(cls, doc_years: dict[int, tuple[int, ...]]) -> FileYears:
+        pairs = [(f, y) for f, ys in doc_years.items() for y in ys if y > 0]
+        fid = np.array([f for f, _ in pairs], np.int64)
+        year = np.array([y for _, y in pairs], np.int64)
+        return cls(fid, year, max(doc_years, default=-1) + 1)
 
 
 def value_facet(rows: np.ndarray, fids: np.ndarray, value_of: dict[int, str] | ValueCodes,

@@ -124,13 +124,11 @@ class _Lookups:
         return found
 
     def unit_count(self, unit: Unit) -> int:
-        """How many rows hold the unit (its word or a synonym; not its parts), over the whole index."""
+        """About how many rows hold the unit (its word in text, title or headings, as characters, or a
+        synonym; not its parts) over the whole index: the most any one of those ways finds."""
         found = self._counts.get(unit)
-        if found is None:
-            seen = np.zeros(self.ix.size, bool)
-            for rows in _unit_lists(self, unit, parts=False):
-                seen[rows] = True
-            found = self._counts[unit] = int(np.count_nonzero(seen))
+        if found is None:  # its longest row list: a count without building the union
+            found = self._counts[unit] = max((r.size for r in _unit_lists(self, unit, parts=False)), default=0)
         return found
 
     def word_rows(self, word: str) -> list[np.ndarray]:
@@ -162,9 +160,13 @@ def candidate_rows(lookups: _Lookups, query: CompiledQuery) -> np.ndarray:
     for group in query.groups:
         for term in group:
             units = term.units or tuple(Unit(w) for w in term.needed)
-            if term.phrase or len(units) < 2:
+            if term.phrase or not units:
                 lists = [term_rows(lookups, [term])]
                 shares.append((float(lists[0].size), 1.0 / groups, lists))
+                continue
+            if len(units) == 1:  # the term is its unit (or a part standing in)
+                lists = _unit_lists(lookups, units[0], parts=True)
+                shares.append((float(sum(r.size for r in lists)), 1.0 / groups, lists))
                 continue
             weights = [unit_weight(lookups, u) for u in units]
             total = sum(weights) or 1.0
@@ -194,8 +196,8 @@ def _unit_lists(lookups: _Lookups, unit: Unit, parts: bool) -> list[np.ndarray]:
 
 def unit_weight(lookups: _Lookups, unit: Unit) -> float:
     """A unit's weight in a term's coverage: ``log(1 + N / (rows holding it + 1))`` over the whole index
-    (its word in text, title or headings, as characters, or a synonym); a unit no passage holds counts
-    as the rarest: missing it is missing most of the question."""
+    (:meth:`_Lookups.unit_count`); a unit no passage holds counts as the rarest: missing it is missing
+    most of the question."""
     count = lookups.unit_count(unit)
     return math.log(1 + max(lookups.ix.live_count, 1) / (count + 1))
 
@@ -242,6 +244,7 @@ class _Scorer:
         self.docs = max(index.live_count, 1)
         self._words: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._units: dict[tuple[Unit, bool], tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
+        self._terms: dict[tuple[Term, bool], _TermScore] = {}  # callers never change what they get
 
     def place(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Global ``rows`` → (positions in this scorer's vectors, which of ``rows`` are there)."""
@@ -383,12 +386,19 @@ class _Scorer:
         """Score and match of one alternative; ``cover`` is the share of its units a row holds (each
         weighted by its idf: a rare word missing costs more than a common one); ``parts``: the parts
         of a missing word stand in for it."""
+        units = term.units or tuple(Unit(w) for w in term.needed)
+        parts = parts and not term.phrase and any(u.parts for u in units)  # else the same answer
+        cached = self._terms.get((term, parts))
+        if cached is None:
+            cached = self._terms[(term, parts)] = self._term(term, units, parts)
+        return cached
+
+    def _term(self, term: Term, units: tuple[Unit, ...], parts: bool) -> _TermScore:
         if term.phrase:
             match = self.contains(term)
             score = PHRASE_BOOST * sum(self.word(w)[0] for w in dict.fromkeys(term.words))
             score = np.where(match, score, 0).astype(np.float32)
             return _TermScore(score, match, match.astype(np.float32), score)
-        units = term.units or tuple(Unit(w) for w in term.needed)
         parts = [self.unit(u, parts) for u in units]
         match = parts[0][1].copy()
         score = parts[0][0].copy()

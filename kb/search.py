@@ -334,8 +334,10 @@ class _Version:
 
     def value_facets(self, rows: np.ndarray) -> tuple[tuple[FacetValue, ...], ...]:
         """Year (reported on), type and place facets of the matching rows (:mod:`kb.facets`)."""
-        doc_years = self.doc_meta("years")
-        return (facets.year_facet(rows, self.text.fids, self.row_years, doc_years),
+        cache = self.__dict__.setdefault("_value_codes", {})
+        if "years" not in cache:
+            cache["years"] = facets.FileYears.of(self.doc_meta("years"))
+        return (facets.year_facet(rows, self.text.fids, self.row_years, cache["years"]),
                 facets.value_facet(rows, self.text.fids, self.value_codes("type")),
                 facets.value_facet(rows, self.text.fids, self.value_codes("place")))
 
