@@ -53,6 +53,29 @@ def _contains(hay: bytes, core: str) -> bool:
     return core.encode() in hay or _loose_pattern(core).search(hay) is not None
 
 
+def _stretches(term: Term) -> list[tuple[str, tuple[str, ...]]]:
+    """The stretches of a term typed without spaces, each with its words: the whole term, or, for a
+    typed question whose filler words were dropped (``张家界 接待游客 万人次``), each piece of two or more
+    words, which the contiguity bonus then finds on its own (``接待游客8162.09万人次``).
+
+    >>> from kb.understand import make_term
+    >>> _stretches(make_term("张家界 接待游客 万人次", False))
+    [('接待游客', ('接待', '游客'))]
+    >>> _stretches(make_term("综合交通投资", False))
+    [('综合交通投资', ('综合', '交通', '投资'))]
+    """
+    words = tuple(dict.fromkeys(term.words))
+    if " " not in term.text:
+        return [(term.core, words)]
+    out = []
+    for piece in term.text.split():
+        core = "".join(ch for ch in piece if ch not in ngrams.TRANSPARENT)
+        held = tuple(w for w in words if w in core)
+        if len(held) > 1 and core:
+            out.append((core, held))
+    return out
+
+
 def _phrase_candidates(ix: TextIndex, folded: str) -> np.ndarray | None:
     """Every row whose text can hold ``folded`` contiguously: the rows filed under each pair of adjacent
     CJK characters it holds (``None`` when it holds none, e.g. ``"G228"``).
@@ -431,10 +454,11 @@ class _Scorer:
         for term in terms:
             if term.phrase or len(term.words) < 2 or not term.core:
                 continue
-            content = sum(self.word(w)[1][rows] for w in dict.fromkeys(term.words))
-            for i, text in enumerate(texts):
-                if content[i] and _contains(text, term.core):
-                    bonus[i] += PHRASE_BOOST * content[i]
+            for core, words in _stretches(term):
+                content = sum(self.word(w)[1][rows] for w in words)
+                for i, text in enumerate(texts):
+                    if content[i] and _contains(text, core):
+                        bonus[i] += PHRASE_BOOST * content[i]
         return bonus
 
     @staticmethod

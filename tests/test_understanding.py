@@ -206,3 +206,19 @@ def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
     off = SearchOptions.without("places")
     assert "1200项" in kb.search("山东 科技成果", options=off).hits[0].text
     assert "68653万吨" not in kb.search("全国粮食产量", options=off).hits[0].text
+
+
+def test_words_typed_together_in_a_question_rank_passages_holding_them_together(tmp_path: Path) -> None:
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(
+        "# 某市政府工作报告\n\n## 一、2019年工作回顾\n\n"
+        "（一）开放。接待入境游客137.04万人次，增长178%，入境游客人均消费提高，游客满意度提升。\n\n"
+        "（二）旅游。预计全年接待游客8162.09万人次，实现旅游总收入990亿元。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    # the question's filler (多少) is dropped: 接待游客 is still one stretch the user typed
+    assert "8162.09万人次" in kb.search("某市2019年接待游客多少万人次").hits[0].text
