@@ -76,6 +76,24 @@ def _stretches(term: Term) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+def longest_run(words: tuple[str, ...], text: bytes) -> tuple[str, ...]:
+    """The longest run of two or more consecutive query ``words`` that ``text`` holds written together
+    (``()``: none): what a typed question shares with a passage as one stretch, whether the words
+    around it were filler (``多少``) or are written differently.
+
+    >>> longest_run(("棚户区", "住房", "改造", "开工", "套"), "棚户区住房改造开工8471套".encode())
+    ('棚户区', '住房', '改造', '开工')
+    >>> longest_run(("张家界", "接待", "游客", "万人次"), "接待入境游客137万人次".encode())
+    ()
+    """
+    for size in range(len(words) - 1, 1, -1):
+        for at in range(len(words) - size + 1):
+            run = words[at:at + size]
+            if "".join(run).encode() in text:
+                return run
+    return ()
+
+
 def _phrase_candidates(ix: TextIndex, folded: str) -> np.ndarray | None:
     """Every row whose text can hold ``folded`` contiguously: the rows filed under each pair of adjacent
     CJK characters it holds (``None`` when it holds none, e.g. ``"G228"``).
@@ -454,11 +472,18 @@ class _Scorer:
         for term in terms:
             if term.phrase or len(term.words) < 2 or not term.core:
                 continue
-            for core, words in _stretches(term):
-                content = sum(self.word(w)[1][rows] for w in words)
-                for i, text in enumerate(texts):
-                    if content[i] and _contains(text, core):
-                        bonus[i] += PHRASE_BOOST * content[i]
+            content = {w: self.word(w)[1][rows] for w in dict.fromkeys(term.words)}
+            stretches = _stretches(term)
+            for i, text in enumerate(texts):
+                found = False
+                for core, words in stretches:  # the term, or each piece typed between filler words
+                    if _contains(text, core):
+                        bonus[i] += PHRASE_BOOST * sum(float(content[w][i]) for w in words)
+                        found = True
+                if not found and len(term.words) > 2:  # else its longest run held together, by its share
+                    run = longest_run(term.words, text)
+                    share = len(run) / len(term.words)
+                    bonus[i] += PHRASE_BOOST * share * sum(float(content[w][i]) for w in dict.fromkeys(run))
         return bonus
 
     @staticmethod

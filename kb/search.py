@@ -714,11 +714,27 @@ def _respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str
                 text = term.core or term.text
                 better = _in_context(scorer, speller.candidates(text, rare=True), options) or speller.correct(text)
                 if better and better != term.text:
-                    fixes[term.text] = (better,)
+                    fixes[term.text] = (_respaced(term.text, better),)
                     shown.append(better)
     if not fixes:
         return query, ""
     return understand.respelled(query, fixes), " ".join(shown)
+
+
+def _respaced(text: str, corrected: str) -> str:
+    """A correction of a term's spaceless core, given back the term's spaces (where filler words were
+    dropped from a typed question), so its pieces still count on their own; as it is when its length
+    differs.
+
+    >>> _respaced("棚户区住房改照开工 套", "棚户区住房改造开工套")
+    '棚户区住房改造开工 套'
+    """
+    if " " not in text or len(text.replace(" ", "")) != len(corrected):
+        return corrected
+    out, it = [], iter(corrected)
+    for ch in text:
+        out.append(" " if ch == " " else next(it))
+    return "".join(out)
 
 
 def _in_context(scorer: _Scorer, candidates: list[str], options: SearchOptions) -> str | None:

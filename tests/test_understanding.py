@@ -222,3 +222,34 @@ def test_words_typed_together_in_a_question_rank_passages_holding_them_together(
     kb = KnowledgeBase(index)
     # the question's filler (多少) is dropped: 接待游客 is still one stretch the user typed
     assert "8162.09万人次" in kb.search("某市2019年接待游客多少万人次").hits[0].text
+
+
+def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: Path, monkeypatch) -> None:
+    from kb import scoring
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text(
+        "# 某市政府工作报告\n\n（一）住房。加强住房保障，棚户区和老旧小区改造提升，新开工安置房，"
+        "住房改造惠及群众，棚户区居民满意，开工建设保障房3000套，改造住房一批，套型优化。\n\n"
+        "（二）民生。筹集人才住房1.9万套，棚户区住房改造开工8471套，农村危房改造超额完成。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    # a term not held together anywhere (as a corrected question is: 改照 → 改造, one run of words):
+    # the passage holding its longest stretch together earns the bonus for that stretch
+    import numpy as np
+
+    from kb.understand import make_term
+
+    opened = kb._current()
+    scorer = scoring._Scorer(opened.text)
+    rows = np.arange(opened.text.size)
+    texts = [opened.text.text(int(r)) for r in rows]
+    term = make_term("棚户区住房改造开工套", False)
+    bonus = scorer.contiguity_bonus([term], rows, texts)
+    held = [i for i, t in enumerate(texts) if "8471套".encode() in t]
+    assert len(held) == 1 and bonus[held[0]] > 0 and bonus.argmax() == held[0]
+    monkeypatch.setattr(scoring, "longest_run", lambda words, text: ())
+    assert not scorer.contiguity_bonus([term], rows, texts).any()
