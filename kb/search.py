@@ -491,6 +491,9 @@ class KnowledgeBase:
             if parsed.groups:
                 notice = (f"“{raw.strip()[:40]}”只有提问用语，没有要查的内容。请写出要查的事项，例如“综合交通投资"
                           f"完成多少”。 / Only question words: add what to look up.")
+            elif parsed.excluded and not notice:
+                notice = (f"“{raw.strip()[:40]}”只有要排除的词（前面带 -），没有要查的内容。请在前面写出要查的事项，"
+                          f"例如“快速路 -太龙”。 / Only exclusions: add what to look up.")
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=notice)
         opened = self._current()  # this request's version, whatever a build swaps in meanwhile

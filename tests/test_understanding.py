@@ -70,6 +70,8 @@ def test_filler_only_and_year_only_queries_get_a_helpful_message(kb: KnowledgeBa
     assert not filler.hits and "提问用语" in filler.notice
     year = kb.search("2023")
     assert year.hits and "只输入了年份" in year.notice
+    only_not = kb.search("-交通 -温岭")
+    assert not only_not.hits and "只有要排除的词" in only_not.notice
 
 
 @pytest.mark.parametrize("query", ["asdkjhqwe zxcvbnm", "综合交通投资完成了多少" * 45, "2023" * 100, "-" * 300])
