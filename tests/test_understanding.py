@@ -93,6 +93,11 @@ def test_a_plan_name_is_one_unit_and_a_preference_for_the_plan_itself() -> None:
     assert "第十三个五年规划" in [a.core for a in q.groups[0][0].units[0].alternatives]
     assert compile_query(parse_query("二十五个项目")).prefer_plans == ()
     assert compile_query(parse_query("十三五 国内生产总值"), SearchOptions.without("plans")).prefer_plans == ()
+    # a bare 七五 is mostly “七五”普法 (2016–2020): the plan only beside a year of the plan's time
+    seventh = compile_query(parse_query("七五 1990年 工农业总产值"))
+    assert seventh.prefer_plans == (7,) and "第七个五年计划" in [a.core for a in seventh.groups[0][0].units[0].alternatives]
+    assert compile_query(parse_query("七五 2018年 普法")).prefer_plans == ()
+    assert compile_query(parse_query("七五普法 1990")).prefer_plans == ()
 
 
 def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_path: Path) -> None:
