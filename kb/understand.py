@@ -143,11 +143,11 @@ def year_mentions(text: str) -> tuple[tuple[int, ...], str]:
     return years, _YEAR.sub(" ", text) if years else text
 
 
-# 六五 … 九五 typed bare: mostly the 普法 campaigns (“七五”普法, 2016–2020) or a number, so a plan only
+# 一五 … 九五 typed bare: mostly the 普法 campaigns (“七五”普法, 2016–2020) or a number, so a plan only
 # when the query also names a year of the plan's time (below)
-_BARE_PLAN = re.compile(r"(?<![一二三四五六七八九十百千万零〇两\d])([六七八九])五"
+_BARE_PLAN = re.compile(r"(?<![一二三四五六七八九十百千万零〇两\d])([一二三四五六七八九])五"
                         r"(?!普法|年|个|月|天|日|折|成|倍|%|岁|万|亿|元|计划|规划|时期|期间|[一二三四五六七八九十〇零])")
-_BARE_ORDINAL = {"六": 6, "七": 7, "八": 8, "九": 9}
+_BARE_ORDINAL = {c: n for n, c in enumerate("一二三四五六七八九", start=1)}
 
 
 def bare_plans(text: str, years: list[int]) -> str:
