@@ -505,10 +505,20 @@ class _Scorer:
 _NUMBER = re.compile(r"[\d.%]+")
 
 
+# a figure in Chinese numerals, as older documents write them: 四二七·四亿元, 八千亿斤, 三千六百五十亿斤
+_CN_FIGURE = r"[〇零一二三四五六七八九十两][〇零一二三四五六七八九十百千·]+[万亿]?[元吨斤个项人户亩台辆座件所家公千米]"
+
+
 @lru_cache(maxsize=256)
 def _figure_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """A query word, at most one more letter (``为``, ``达``), then a digit."""
-    return re.compile("(?:" + "|".join(map(re.escape, words)) + r")[^\W\d]?\d")
+    """A query word, at most one more letter (``为``, ``达``) or a table's spaces, then a figure: a digit,
+    or Chinese numerals with a unit.
+
+    >>> p = _figure_pattern(("基本建设投资", "原煤"))
+    >>> [bool(p.search(t)) for t in ("基本建设投资为四二七·四亿元", "原煤 12.98 亿吨", "基本建设投资一批", "原煤产量")]
+    [True, True, False, False]
+    """
+    return re.compile("(?:" + "|".join(map(re.escape, words)) + r")[^\W\d]?\s*(?:\d|" + _CN_FIGURE + ")")
 
 
 class _Evaluation(NamedTuple):
