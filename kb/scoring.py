@@ -30,6 +30,7 @@ B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
 RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
 FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
 STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this share of a whole word
+STANDIN_ALL = 0.8  # … and all its parts in one passage (原煤 … 产量 for 原煤产量) cover this share of it
 MIN_COVER = 0.5  # with no passage holding every term: those holding at least this share (idf-weighted)
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
 # a year the query names: passages whose section reports on it, then documents reporting on it
@@ -37,6 +38,7 @@ YEAR_SECTION, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_WRITTEN = 12.0, 8.0, 1.5, 
 YEAR_PLANNED = 5.0  # … a document that reviews the year before and plans this one (outside its sections)
 # … and its sections planning the year too: targets, below the next report's review of what was done
 YEAR_PLANNED_SECTION = YEAR_PLANNED
+YEAR_PERIOD = 5.0  # … a document about a period holding the year (a five-year plan), outside sections about it
 PLAN_DOCUMENT = YEAR_DOCUMENT  # a five-year plan the query names: its own document, as a year's report
 PLACE_DOCUMENT = 3.0  # a place the query names: that place's own documents, before others mentioning it
 
@@ -378,8 +380,10 @@ class _Scorer:
         return match
 
     def unit(self, unit: Unit, parts: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(score, match, stand-in rows) of one unit: its word, or a synonym, or (``parts``: at ``STANDIN``
-        of their score) its parts; the third is the rows only a part matched (``None``: none)."""
+        """(score, match, stand-in share) of one unit: its word, or a synonym, or (``parts``: at
+        ``STANDIN`` of their score) its parts; the third is, per row, the share of the unit its parts
+        cover where only parts matched (``STANDIN``, or ``STANDIN_ALL`` with all of them; 0 elsewhere;
+        ``None``: no parts looked at)."""
         cached = self._units.get((unit, parts))
         if cached is not None:
             return cached
@@ -393,13 +397,17 @@ class _Scorer:
                 match |= m
             if parts and unit.parts:
                 missing = ~match
-                stand = np.zeros(self.n, bool)
+                held = np.zeros(self.n, np.int8)
                 for part in unit.parts:
                     s, _c, m = self.word(part)
                     m = m & missing
                     score[m] += STANDIN * s[m]
-                    stand |= m
-                match |= stand
+                    held[m] += 1
+                # the share of the word a passage holding its parts covers: more when it holds them all
+                # (a communiqué's table row 原煤 10.8亿吨 under the heading 主要产品产量, for 原煤产量)
+                stand = np.where(held == len(unit.parts), np.float32(STANDIN_ALL),
+                                 np.where(held > 0, np.float32(STANDIN), np.float32(0)))
+                match |= held > 0
         self._units[(unit, parts)] = (score, match, stand)
         return score, match, stand
 
@@ -457,12 +465,12 @@ class _Scorer:
             for w, (_s, m, stand) in zip(weights, parts):
                 if w:
                     cover[m] += np.float32(w / total)
-                    if stand is not None:  # a part standing in covers only its share
-                        cover[stand] -= np.float32((1 - STANDIN) * w / total)
+                    if stand is not None:  # parts standing in cover only their share
+                        cover -= np.where(stand > 0, (1 - stand) * np.float32(w / total), np.float32(0))
         else:
             cover = match.astype(np.float32)
             if parts[0][2] is not None:
-                cover[parts[0][2]] = STANDIN
+                cover = np.where(parts[0][2] > 0, parts[0][2], cover)
         return _TermScore(np.where(match, score, 0).astype(np.float32), match, cover, score)
 
     def contiguity_bonus(self, terms: list[Term], rows: np.ndarray, texts: list[bytes]) -> np.ndarray:

@@ -52,7 +52,7 @@ from kb.places import place_words
 from kb.synonyms import plan_period
 from kb.textindex import TextIndex
 from kb.rerank import rank
-from kb.scoring import (PLACE_DOCUMENT, PLAN_DOCUMENT, RERANK, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_PLANNED, YEAR_PLANNED_SECTION,
+from kb.scoring import (PLACE_DOCUMENT, PLAN_DOCUMENT, RERANK, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_PERIOD, YEAR_PLANNED, YEAR_PLANNED_SECTION,
                         YEAR_SECTION,
                         _Scorer, evaluate, term_rows)
 
@@ -181,9 +181,11 @@ class _Version:
         y = _year(d.get("date", ""))
         return (y - 1, y) if y > 0 else ()
 
-    def _fids_reporting(self, year: int, only: bool = False, planned: bool = False) -> np.ndarray:
+    def _fids_reporting(self, year: int, only: bool = False, planned: bool = False,
+                        period: bool = False) -> np.ndarray:
         """Files of documents reporting on ``year`` (``only``: on that year alone; ``planned``: as the
-        second of two years, the year a work report plans after reviewing the one before)."""
+        second of two years, the year a work report plans after reviewing the one before; ``period``:
+        as one of three or more, a five-year plan's)."""
         cache = self._year_fids
         if cache is None:
             cache = self._year_fids = {}
@@ -195,7 +197,10 @@ class _Version:
                     cache.setdefault((years[0], "only"), []).append(fid)
                 if len(years) == 2 and years[1] == years[0] + 1:
                     cache.setdefault((years[1], "planned"), []).append(fid)
-        kind = "only" if only else "planned" if planned else ""
+                if len(years) > 2:  # a plan or a review of a period: about each of its years only in part
+                    for y in years:
+                        cache.setdefault((y, "period"), []).append(fid)
+        kind = "only" if only else "planned" if planned else "period" if period else ""
         return np.array(sorted(cache.get((year, kind), ())), dtype=np.int64)
 
     def rows_about(self, year: int) -> np.ndarray:
@@ -284,6 +289,8 @@ class _Version:
             # a work report dated 2007 reviews 2006 and plans 2007: for 2007's figures, the 2008 report
             planned = np.isin(self.text.fids, self._fids_reporting(y, planned=True))
             f[planned] = YEAR_PLANNED
+            # a plan for 1986–1990 states targets for 1990: below that year's communiqué or review
+            f[np.isin(self.text.fids, self._fids_reporting(y, period=True))] = YEAR_PERIOD
             # a document about that one year (a communiqué, a year's summary) is about it throughout
             f[np.isin(self.text.fids, self._fids_reporting(y, only=True))] = YEAR_SECTION
             if row_years is not None:

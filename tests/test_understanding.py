@@ -260,3 +260,46 @@ def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: P
     assert len(held) == 1 and bonus[held[0]] > 0 and bonus.argmax() == held[0]
     monkeypatch.setattr(scoring, "longest_run", lambda words, text: ())
     assert not scorer.contiguity_bonus([term], rows, texts).any()
+
+
+def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeypatch) -> None:
+    import kb.search as front
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    (corpus / "五年规划").mkdir(parents=True)
+    (corpus / "政府工作报告").mkdir()
+    (corpus / "五年规划" / "1986-七五计划摘要.md").write_text(
+        "---\ntitle: 中华人民共和国国民经济和社会发展第七个五年计划（摘要）\ndate: 1986-04-12\n---\n\n"
+        "## 第九章 能源\n\n1990年原煤产量达到10亿吨。\n", encoding="utf-8")
+    (corpus / "政府工作报告" / "1991.md").write_text(
+        "---\ntitle: 1991年政府工作报告\ndate: 1991-03-25\n---\n\n## 一、过去五年的回顾\n\n"
+        "能源生产稳定增长，煤炭、电力、石油工业全面发展，新建一批矿井、油田和电站，铁路运输紧张状况有所缓解，"
+        "节能工作取得成效，1990年原煤产量10.8亿吨，完成计划。\n",
+        encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    docs = {d["path"].split("/")[-1]: d["years"] for d in KnowledgeBase(index).docs()}
+    assert docs["1986-七五计划摘要.md"] == [1986, 1987, 1988, 1989, 1990] and docs["1991.md"] == [1990, 1991]
+    # the plan covering 1986–1990 sets 1990's target; the next year's report says what was done
+    assert "10.8亿吨" in KnowledgeBase(index).search("1990 原煤产量").hits[0].text
+    monkeypatch.setattr(front, "YEAR_PERIOD", front.YEAR_DOCUMENT)  # the plan weighed as a year's report
+    assert "10亿吨" in KnowledgeBase(index).search("1990 原煤产量").hits[0].text
+
+
+def test_a_passage_holding_every_part_of_a_missing_word_covers_most_of_it(tmp_path: Path, monkeypatch) -> None:
+    from kb import scoring
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.md").write_text("# 某市统计公报\n\n（一）建设。城镇面貌明显改善。\n\n"
+                                 "（二）收入。城镇新增就业1.2万人，居民收入增长8%。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    # no passage writes 城镇居民: the one holding both its parts (城镇, 居民) stands in for most of it,
+    # the one holding only 城镇 for too little of it to be a match
+    assert [h.text for h in kb.search("城镇居民").hits] == ["（二）收入。城镇新增就业1.2万人，居民收入增长8%。"]
+    monkeypatch.setattr(scoring, "STANDIN_ALL", scoring.STANDIN)  # both parts counted as one
+    assert not kb.search("城镇居民").hits
