@@ -41,6 +41,7 @@ YEAR_PLANNED_SECTION = YEAR_PLANNED
 YEAR_PERIOD = 5.0  # … a document about a period holding the year (a five-year plan), outside sections about it
 PLAN_DOCUMENT = YEAR_DOCUMENT  # a five-year plan the query names: its own document, as a year's report
 PLACE_DOCUMENT = 3.0  # a place the query names: that place's own documents, before others mentioning it
+NATIONAL_PRIOR = 1.5  # … and naming none: the country's own documents (国务院, 国家统计局) a little first
 
 _GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
 

@@ -48,11 +48,11 @@ from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
 from kb import understand
 from kb.query import ParsedQuery, parse_query
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions, Term
-from kb.places import place_words
+from kb.places import NATIONAL_WORDS, place_words
 from kb.synonyms import plan_period
 from kb.textindex import TextIndex
 from kb.rerank import rank
-from kb.scoring import (PLACE_DOCUMENT, PLAN_DOCUMENT, RERANK, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_PERIOD, YEAR_PLANNED, YEAR_PLANNED_SECTION,
+from kb.scoring import (NATIONAL_PRIOR, PLACE_DOCUMENT, PLAN_DOCUMENT, RERANK, YEAR_DOCUMENT, YEAR_OTHER_SECTION, YEAR_PERIOD, YEAR_PLANNED, YEAR_PLANNED_SECTION,
                         YEAR_SECTION,
                         _Scorer, evaluate, term_rows)
 
@@ -88,7 +88,7 @@ class _Version:
         self._year_factors: dict[tuple[int, ...], np.ndarray] = {}  # read-only once made
         self._plan_factors: dict[tuple[int, ...], np.ndarray | None] = {}  # the same, for plans named
         self._place_fids: dict[str, list[int]] | None = None  # folded place word → files of that place
-        self._place_factors: dict[tuple[str, ...], np.ndarray] = {}  # the same, for places named
+        self._place_factors: dict[object, np.ndarray | None] = {}  # the same, for places named
         self._speller = False  # not built yet
         self._speller_lock = threading.Lock()
 
@@ -264,6 +264,15 @@ class _Version:
             self._place_factors[key] = np.where(np.isin(self.text.fids, fids), np.float32(PLACE_DOCUMENT),
                                                 np.float32(1.0))
         return self._place_factors[key]
+
+    def national_prior(self) -> np.ndarray | None:
+        """Per-row factor for a query naming no place: ``NATIONAL_PRIOR`` in the national issuers'
+        documents (国务院, 国家统计局), 1 elsewhere; ``None`` when there are none. Once per version."""
+        if "national" not in self._place_factors:
+            country = self.place_preference(NATIONAL_WORDS[:1])
+            self._place_factors["national"] = None if country is None else np.where(
+                country > 1, np.float32(NATIONAL_PRIOR), np.float32(1.0))
+        return self._place_factors["national"]
 
     def _plan_factor(self, plans: tuple[int, ...]) -> np.ndarray | None:
         fids: list[int] = []
@@ -665,12 +674,15 @@ def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
 
 
 def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
-    """The per-row factor of the places the query's words name (``None``: it names none)."""
+    """The per-row factor of the places the query's words name; naming none, the country's own
+    documents a little first (``NATIONAL_PRIOR``: "2017年末 农村贫困人口" asks about the country);
+    ``None`` when neither applies."""
     if not query.options.places:
         return None
     words = {u.word for group in query.groups for term in group for u in term.units}
     words |= {term.core for group in query.groups for term in group}
-    return opened.place_preference(tuple(words))
+    named = opened.place_preference(tuple(words))
+    return named if named is not None else opened.national_prior()
 
 
 def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:

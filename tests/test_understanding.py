@@ -213,6 +213,20 @@ def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
     off = SearchOptions.without("places")
     assert "1200项" in kb.search("山东 科技成果", options=off).hits[0].text
     assert "68653万吨" not in kb.search("全国粮食产量", options=off).hits[0].text
+    # naming no place, the country's own documents come a little first (NATIONAL_PRIOR); naming one, its own
+    import numpy as np
+
+    from kb.scoring import NATIONAL_PRIOR, PLACE_DOCUMENT
+    from kb.search import _place_boost
+
+    opened = kb._current()
+    national = np.array([opened.doc_by_fid[int(f)].startswith(tuple(
+        d["doc_id"] for d in kb.docs() if d["place"] == "国家统计局")) for f in opened.text.fids])
+    plain = _place_boost(opened, compile_query(parse_query("粮食产量")))
+    assert national.any() and (plain[national] == NATIONAL_PRIOR).all() and (plain[~national] == 1).all()
+    named = _place_boost(opened, compile_query(parse_query("河北 粮食产量")))
+    assert (named[national] == 1).all() and (named == PLACE_DOCUMENT).any()
+    assert _place_boost(opened, compile_query(parse_query("粮食产量"), off)) is None
 
 
 def test_words_typed_together_in_a_question_rank_passages_holding_them_together(tmp_path: Path) -> None:
