@@ -79,6 +79,9 @@ def _stretches(term: Term) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+MAX_RUN_WORDS = 12
+
+
 def longest_run(words: tuple[str, ...], text: bytes) -> tuple[str, ...]:
     """The longest run of two or more consecutive query ``words`` that ``text`` holds written together
     (``()``: none): what a typed question shares with a passage as one stretch, whether the words
@@ -89,6 +92,7 @@ def longest_run(words: tuple[str, ...], text: bytes) -> tuple[str, ...]:
     >>> longest_run(("张家界", "接待", "游客", "万人次"), "接待入境游客137万人次".encode())
     ()
     """
+    words = words[:MAX_RUN_WORDS]  # bounded: a 500-character question is looked at by its start
     for size in range(len(words) - 1, 1, -1):
         for at in range(len(words) - size + 1):
             run = words[at:at + size]
