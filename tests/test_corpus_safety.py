@@ -216,12 +216,74 @@ def test_an_unpunctuated_multi_megabyte_line_builds_and_is_searchable(tmp_path: 
     assert all(len(h.text) <= 800 for h in kb.search("交通").hits)  # cut into passages, not one 2 MB hit
 
 
+def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_size(tmp_path: Path) -> None:
+    """Linear, whatever the size: twice the line, twice the passages, none over the chunker's hard
+    limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~10 s
+    on one core; see the README)."""
+    from kb.chunker import HARD_MAX, chunk
+    from kb.loaders import load_document
+
+    counts = []
+    for mb in (0.5, 1):
+        unpunctuated(tmp_path / f"{mb}" / "line.txt", mb)
+        doc = load_document(tmp_path / f"{mb}" / "line.txt", tmp_path / f"{mb}")
+        passages = chunk(doc).passages
+        assert max(p.end - p.start for p in passages) <= HARD_MAX
+        assert "".join(doc.body[p.start:p.end] for p in passages) == doc.body  # nothing dropped
+        counts.append(len(passages))
+    assert 1.9 <= counts[1] / counts[0] <= 2.1, counts
+
+
+@pytest.mark.parametrize("unit", ["www.a.cn", "www.a.cn来源", "上一页", "记者ab摄", "发布时间：", "1,234"])
+def test_a_long_line_of_page_chrome_patterns_is_read_as_text_in_linear_time(tmp_path: Path, unit: str) -> None:
+    """A page-chrome pattern run over a long line cost far more than linear time (``www.a.cn``
+    repeated over 320 KB: 77 s); a line over 300 characters is text, never chrome."""
+    from kb.loaders import load_document
+
+    (tmp_path / "x.txt").write_text("某县交通工作报告\n" + unit * (2**20 // len(unit.encode())), encoding="utf-8")
+    doc = load_document(tmp_path / "x.txt", tmp_path)
+    assert unit * 100 in doc.body
+
+
+def test_the_words_indexed_are_the_words_of_the_analyzer_over_real_passages() -> None:
+    """``analysis.word_texts`` (what indexing uses, without a token object per word) gives exactly
+    the texts of ``analysis.words``."""
+    from kb import analysis
+    from kb.chunker import chunk
+    from kb.loaders import load_document
+
+    for path in sorted((REPO / "corpus").glob("*.txt"))[:8]:
+        doc = load_document(path, path.parent)
+        body = analysis.fold(doc.body)
+        for p in chunk(doc).passages:
+            text = body[p.start:p.end]
+            assert analysis.word_texts(text, folded=True) == [t.text for t in analysis.words(text, folded=True)]
+    for text in ("原 油 1.37 亿吨，发 电 量", " 1,234.56 万元 3.2‰ ", "G228治超站、S1线、2024-06-07", "　"):
+        assert analysis.word_texts(text) == [t.text for t in analysis.words(text)]
+
+
 def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose chunking never ends (here a chunker stuck on it: reading no file is slow enough
+    any more to test this with a real one) is stopped at its budget."""
+    import time
+
+    import kb.indexer
+
     corpus = tmp_path / "corpus"
-    unpunctuated(corpus / "slow.txt", 4)
+    unpunctuated(corpus / "slow.txt", 0.1)
     good(corpus / "plan.txt", "独特词甲")
     build_index([corpus], tmp_path / "warm", workers=1)  # imports and dictionaries loaded, outside the budget
+    real_chunk = kb.indexer.chunk
+
+    def stuck_on_slow(document):
+        if document.doc_id == "slow":
+            stop = time.monotonic() + 60  # bounded, should the budget fail to stop it
+            while time.monotonic() < stop:
+                pass
+        return real_chunk(document)
+
+    monkeypatch.setattr(kb.indexer, "chunk", stuck_on_slow)
     monkeypatch.setenv("KB_FILE_TIME_BUDGET", "0.25")
     report = build_index([corpus], tmp_path / "index", workers=1)
     assert [(Path(e.path).name, "time budget" in e.reason) for e in report.errors] == [("slow.txt", True)]
