@@ -64,6 +64,51 @@ def test_symlink_to_a_file_outside_the_corpus_is_never_indexed_or_served(tmp_pat
     assert SECRET + "任务" not in page and "<mark>" + SECRET not in page  # the query is echoed, no passage
 
 
+def test_outside_links_are_read_only_with_the_option_and_loops_and_dangling_links_still_skipped(
+        tmp_path: Path) -> None:
+    outside, corpus, index_dir = tmp_path / "outside", tmp_path / "corpus", tmp_path / "index"
+    good(outside / "secret.txt", SECRET)
+    good(outside / "folder" / "deeper.txt", "外部词贰")
+    (outside / "folder" / "up").symlink_to(outside, target_is_directory=True)  # a loop, once walked in
+    good(corpus / "plan.txt", "独特词甲")
+    (corpus / "secret.txt").symlink_to(outside / "secret.txt")
+    (corpus / "outdir").symlink_to(outside / "folder", target_is_directory=True)
+    (corpus / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus / "loop.txt").symlink_to(corpus / "loop.txt")
+
+    def messages(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+        lines = [ln.replace(str(tmp_path) + "/", "") for ln in done.stderr.splitlines() if ln.startswith("error: ")]
+        return {ln.split(": ")[1].rsplit("/", 1)[-1]: ln.split(": ", 2)[2] for ln in lines}
+
+    refused = run_build(corpus, index_dir)  # by default: refused, each with a message
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    said = messages(refused)
+    assert "outside the corpus folder; refused" in said["secret.txt"] and "refused" in said["outdir"]
+    assert "dangling" in said["dangling.txt"] and "loop" in said["loop.txt"]
+    kb = KnowledgeBase(index_dir)
+    assert not kb.search(SECRET).hits and not kb.search("外部词贰").hits
+
+    followed = run_build(corpus, index_dir, "--follow-outside-links")
+    assert followed.returncode == 1 and "Traceback" not in followed.stderr, followed.stderr
+    said = messages(followed)
+    assert set(said) == {"dangling.txt", "loop.txt", "up"}, said  # only the loops and the dangling link
+    assert "dangling" in said["dangling.txt"] and "loop" in said["loop.txt"] and "loop" in said["up"]
+    kb = KnowledgeBase(index_dir)
+    assert [h.doc_id for h in kb.search(SECRET).hits] == ["secret"]
+    assert [h.doc_id for h in kb.search("外部词贰").hits] == ["outdir--deeper"]
+    assert kb.search("独特词甲").hits
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8", KB_FOLLOW_OUTSIDE_LINKS="1")
+    again = subprocess.run([sys.executable, "-m", "kb.cli", "build", "--full", "--workers", "1", "--index",
+                            str(index_dir), "--corpus", str(corpus)], capture_output=True, text=True, env=env)
+    assert set(messages(again)) == {"dangling.txt", "loop.txt", "up"}, again.stderr
+    assert KnowledgeBase(index_dir).search(SECRET).hits
+
+    assert run_build(corpus, index_dir).returncode == 1  # without it again: the outside files go out
+    kb = KnowledgeBase(index_dir)
+    assert not kb.search(SECRET).hits and not kb.search("外部词贰").hits and kb.search("独特词甲").hits
+
+
 def test_a_symlink_swapped_to_outside_after_the_walk_is_still_refused(tmp_path: Path) -> None:
     """The check is made on the file actually opened, not on the path the walk saw."""
     outside, corpus = tmp_path / "outside", tmp_path / "corpus"
