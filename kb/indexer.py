@@ -42,7 +42,8 @@ from kb.chunker import chunk
 from kb.docmeta import describe
 from kb.errors import (BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexDamagedError,
                        IndexMissingError, KbError, LoadError)
-from kb.store import MANIFEST, check_index, current_version, read_manifest, sha1_path, verify_version, version_files
+from kb.store import (MANIFEST, check_index, current_version, manifest_bytes, read_manifest, sha1_path, verify_version,
+                      version_files)
 from kb.loaders import MAX_OFFICE_BYTES, SUFFIXES, doc_id_for, load_document, printable_path, read_corpus_file
 from kb.readers import legacy
 from kb.models import Chunked, Section
@@ -432,7 +433,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "errors": [asdict(e) for e in report.errors],
         "checksums": _checksums(tmp, current if not fresh else None, old if not fresh else None),
     }
-    _write_json_durably(tmp / MANIFEST, manifest)
+    _write_durably(tmp / MANIFEST, manifest_bytes(manifest))  # with its own SHA-1: a changed byte is found
     return report
 
 
@@ -834,9 +835,9 @@ def _set_current(index_dir: Path, name: str) -> None:
     _fsync_dir(index_dir)
 
 
-def _write_json_durably(path: Path, data: dict) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
 

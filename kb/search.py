@@ -380,7 +380,7 @@ class KnowledgeBase:
     def __init__(self, index_dir: str | Path, options: SearchOptions = DEFAULT, *,
                  wait_for_checks: bool = False) -> None:
         """``wait_for_checks``: a search waits until the large files of the version first opened are
-        checked (the server: ~2 s after it starts at 800 MB of index; ``kb search`` does not wait).
+        checked (the server: ~0.5 s after it opens the 842 MB lawtext-gov index; ``kb search`` does not).
         A version swapped in later is served only once checked whole, the last one staying served."""
         self.index_dir = Path(index_dir)
         self.wait_for_checks = wait_for_checks

@@ -45,16 +45,51 @@ def current_version(index_dir: Path, required: bool = True) -> Path | None:
         raise IndexDamagedError("index/CURRENT is damaged (it does not name a version): run `kb build --full`")
     path = index_dir / name
     if not (path / MANIFEST).is_file():
-        raise IndexDamagedError(f"index/CURRENT names {name}, which is missing or has no manifest: "
+        raise IndexDamagedError(f"index damaged: index/CURRENT names {name}, which is missing or has no manifest: "
                                 "run `kb build --full`")
     return path
 
 
+_SELF_SUM = b', "self_sha1": "'
+
+
+def manifest_bytes(data: dict) -> bytes:
+    """A manifest as written: its JSON, the SHA-1 of everything before it as the last key, so a byte
+    changed anywhere in it is found (:func:`read_manifest`), and any JSON reader still reads it.
+
+    >>> raw = manifest_bytes({"docs": {}, "files": {}})
+    >>> raw[:40]
+    b'{"docs": {}, "files": {}, "self_sha1": "'
+    >>> json.loads(raw)["self_sha1"] == __import__("hashlib").sha1(b'{"docs": {}, "files": {}').hexdigest()
+    True
+    """
+    import hashlib
+
+    body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    assert body.endswith(b"}") and len(body) > 2
+    head = body[:-1]
+    return head + _SELF_SUM + hashlib.sha1(head).hexdigest().encode("ascii") + b'"}'
+
+
+def _self_sum_differs(raw: bytes) -> bool:
+    """Whether a manifest written with its own SHA-1 (:func:`manifest_bytes`) no longer matches it
+    (one written before: never)."""
+    import hashlib
+
+    at = raw.rfind(_SELF_SUM)
+    if at < 0 or not raw.rstrip().endswith(b'"}'):
+        return False
+    claimed = raw[at + len(_SELF_SUM):].rstrip()[:-2]
+    return hashlib.sha1(raw[:at]).hexdigest().encode("ascii") != claimed
+
+
 def read_manifest(version_dir: Path) -> dict:
-    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated or not a manifest."""
+    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated, changed (its own
+    SHA-1 differs) or not a manifest."""
     where = f"{Path(version_dir).name}/{MANIFEST}"
     try:
-        data = json.loads((Path(version_dir) / MANIFEST).read_bytes().decode("utf-8"))
+        raw = (Path(version_dir) / MANIFEST).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise IndexDamagedError(f"{where} cannot be read ({exc.strerror}): run `kb build --full`") from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -62,6 +97,8 @@ def read_manifest(version_dir: Path) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("docs"), dict) or \
             not isinstance(data.get("files"), dict):
         raise IndexDamagedError(f"{where} is damaged (not a kb manifest): run `kb build --full`")
+    if _self_sum_differs(raw):
+        raise IndexDamagedError(f"{where} is damaged (content changed: checksum differs): run `kb build --full`")
     return data
 
 

@@ -50,12 +50,13 @@ def version_of(index_dir: Path) -> Path:
 
 
 def kinds(version: Path) -> list[str]:
-    """One file of each kind the version holds (postings, text, per-row arrays, vocabulary, Whoosh, docs)."""
+    """One file of each kind the version holds (postings, text, per-row arrays, vocabulary, Whoosh, docs,
+    the manifest)."""
     seg = next(p for p in version.iterdir() if p.name.startswith("seg-"))
     names = [f"{seg.name}/{n}" for n in ("text.bin", "text_offsets.npy", "words.rows.npy", "words.keys.npy",
                                          "words.offsets.npy", "grams.rows.npy", "pnums.npy", "vocab.txt")]
     names += [p.name for p in version.iterdir() if p.suffix in (".seg", ".toc")]
-    return names + ["docs/mission.json"]
+    return names + ["docs/mission.json", "manifest.json"]
 
 
 def damage(path: Path, how: str) -> None:
@@ -255,3 +256,23 @@ def test_a_new_version_is_swapped_in_only_once_its_large_files_are_checked_whole
         assert serving.search("独特词庚").hits and serving.version == version_of(index_dir).name
     finally:
         (corpus / "extra.txt").unlink()
+
+
+def test_a_changed_byte_in_the_manifest_that_still_parses_is_found(good: tuple[Path, Path, list],
+                                                                   tmp_path: Path) -> None:
+    """A title changed by one character is still a JSON manifest: its own SHA-1 finds it."""
+    corpus, source, expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    path = version_of(index_dir) / "manifest.json"
+    raw = path.read_bytes()
+    title = "某县2024年交通工作计划".encode()
+    assert title in raw
+    path.write_bytes(raw.replace(title, "某县2025年交通工作计划".encode()))
+    __import__("json").loads(path.read_bytes())  # still a manifest to any JSON reader
+    with pytest.raises(IndexDamagedError, match="manifest.json is damaged .content changed"):
+        KnowledgeBase(index_dir)
+    assert "manifest.json" in verify_version(version_of(index_dir), full=True)[0]
+    report = build_index([corpus], index_dir, workers=1)
+    assert report.damage and report.full
+    assert answers(index_dir) == expected
