@@ -41,7 +41,7 @@ from whoosh.filedb.filestore import FileStorage
 from kb import analysis
 from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
 from kb.highlight import snippet_html
-from kb.store import current_version, read_manifest, verify_version
+from kb.store import VersionCheck, checked_bytes, current_version, read_manifest
 from kb.successors import read_redirects
 from kb import facets, grouping
 from kb.models import PLAN_TYPE, Facet, FacetValue, Hit, SearchResult
@@ -91,28 +91,41 @@ class _Version:
         self._place_factors: dict[object, np.ndarray | None] = {}  # the same, for places named
         self._speller = False  # not built yet
         self._speller_lock = threading.Lock()
+        self.check = VersionCheck(path, {}).start()  # replaced by open(): its files' checksums
 
     @classmethod
     def open(cls, path: Path) -> _Version:
-        """Open a version, its file sizes checked against the manifest first (a few stats: a truncated
-        file is damage, never a different answer); anything unreadable is ``IndexDamagedError``."""
+        """Open a version, its file sizes and small files' checksums checked against the manifest first
+        (a truncated file or a flipped byte is damage, never a different answer), the large files'
+        checksums on a thread after it opened (``check``: :class:`kb.store.VersionCheck`); anything
+        unreadable is ``IndexDamagedError``."""
         manifest = read_manifest(path)
-        damage = verify_version(path, {**manifest, "checksums": {
-            rel: entry for rel, entry in (manifest.get("checksums") or {}).items() if not rel.startswith("docs/")}})
+        check = VersionCheck(path, manifest)
+        damage = check.now()
         if damage:  # (documents' JSON files are checked when read)
             raise IndexDamagedError(f"index version damaged: {'; '.join(damage[:3])}: run `kb check`, then `kb build`")
         import warnings
 
         with warnings.catch_warnings():  # Whoosh leaves a damaged segment's file open when it fails
             warnings.simplefilter("ignore", ResourceWarning)
+            check.start()  # the small files' checksums on a thread, while the version opens
             try:
-                return cls._open(path, manifest)
+                opened = cls._open(path, manifest)
+                damage = check.wait_first()
+                if damage:
+                    raise IndexDamagedError(f"index version damaged: {'; '.join(damage[:3])}: "
+                                            "run `kb check`, then `kb build`")
+                opened.check = check
+                return opened
             except KbError:
                 raise
             except _DAMAGE as exc:
                 why = f"{type(exc).__name__}: {str(exc)[:200]}"
             # the traceback holding those files is gone here: close them now, quietly
             _collect_leaked_files()
+        damage = check.wait_first()  # which file, when its checksum says so
+        if damage:
+            raise IndexDamagedError(f"index version damaged: {'; '.join(damage[:3])}: run `kb check`, then `kb build`")
         raise IndexDamagedError(f"index version {path.name} is damaged: it cannot be opened ({why}); "
                                 "run `kb check`, then `kb build`")
 
@@ -418,8 +431,15 @@ def _shown_path(path: str) -> str:
 class KnowledgeBase:
     """An opened index: search, documents, tables of contents, passages."""
 
-    def __init__(self, index_dir: str | Path, options: SearchOptions = DEFAULT) -> None:
+    def __init__(self, index_dir: str | Path, options: SearchOptions = DEFAULT, *,
+                 wait_for_checks: bool = False) -> None:
+        """``wait_for_checks``: a search waits until the large files of the version first opened are
+        checked (the server: ~0.5 s after it opens the 842 MB lawtext-gov index; ``kb search`` does not).
+        A version swapped in later is served only once checked whole, the last one staying served."""
         self.index_dir = Path(index_dir)
+        self.wait_for_checks = wait_for_checks
+        self._pending: _Version | None = None  # opened, its large files being checked
+        self._bad: set[Path] = set()  # versions whose checksums differ: never opened again
         self.options = options
         self._lock = threading.Lock()
         self._version: Path | None = None
@@ -431,7 +451,35 @@ class KnowledgeBase:
 
     # --- versions -------------------------------------------------------------------------------
     def _refresh(self, force: bool = False) -> None:
-        """Open the version ``CURRENT`` names, if it is not the one open (checked at most twice a second)."""
+        """Open the version ``CURRENT`` names, if it is not the one open (looked at most twice a
+        second); swap it in once its files are checked; ``IndexDamagedError`` when the version open
+        was found damaged and there is no other."""
+        self._look(force)
+        pending = self._pending
+        if pending is not None and pending.check.done.is_set():
+            with self._lock:
+                if self._pending is pending:
+                    self._pending = None
+                    if pending.check.damage:
+                        self._not_switching(pending.path, pending.check.damage)
+                    else:
+                        self._open, self._manifest, self._version = pending, pending.manifest, pending.path
+        opened = self._open
+        if opened is not None and self.wait_for_checks:
+            opened.check.done.wait(120)
+        if opened is not None and opened.check.damage:
+            self._bad.add(opened.path)
+            raise IndexDamagedError(f"index version damaged: {'; '.join(opened.check.damage[:3])}: "
+                                    "run `kb check`, then `kb build`")
+
+    def _not_switching(self, version: Path, damage: list[str]) -> None:
+        import sys
+
+        self._bad.add(version)
+        print(f"kb: not switching to {version.name}: damaged: {'; '.join(damage[:3])}; still serving "
+              f"{self.version}", file=sys.stderr)
+
+    def _look(self, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._checked < 0.5:
             return
@@ -444,6 +492,8 @@ class KnowledgeBase:
             raise
         if version == self._version and not force:
             return
+        if self._open is not None and (version in self._bad or self._pending and self._pending.path == version):
+            return  # found damaged (for good: a version never changes), or being checked
         failed, when, why = self._failed
         if version == failed and self._open is not None and now - when < 30:
             return  # a damaged new version is retried every 30 s, not twice a second
@@ -460,6 +510,9 @@ class KnowledgeBase:
 
                 if failed != version or why != str(exc):
                     print(f"kb: not switching to {version.name}: {exc}; still serving {self.version}", file=sys.stderr)
+                return
+            if self._open is not None and not opened.check.done.is_set():
+                self._pending = opened  # the version open stays served until this one is checked whole
                 return
             self._open, self._manifest, self._version = opened, opened.manifest, version
 
@@ -578,7 +631,8 @@ class KnowledgeBase:
             if gone is not None:
                 raise GoneError(f"document {doc_id!r} was removed", gone.get("title", ""), gone.get("date", ""))
             raise NotFoundError(f"no document with id {doc_id!r}")
-        return _load_doc_json(str(self._version), doc_id)
+        entry = (self._manifest.get("checksums") or {}).get(f"docs/{doc_id}.json")
+        return _load_doc_json(str(self._version), doc_id, tuple(entry) if entry else None)
 
     def status(self) -> dict:
         """The served version: its name, when it was built, document and passage counts, failed files."""
@@ -804,11 +858,12 @@ def _toc_entry(s: dict) -> dict:
 
 
 @lru_cache(maxsize=64)
-def _load_doc_json(version: str, doc_id: str) -> dict:
+def _load_doc_json(version: str, doc_id: str, entry: tuple | None = None) -> dict:
+    """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read."""
     path = Path(version) / "docs" / f"{doc_id}.json"
     where = f"{Path(version).name}/docs/{doc_id}.json"
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
         data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)
     except FileNotFoundError as exc:
         raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc

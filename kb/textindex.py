@@ -121,7 +121,7 @@ class SegmentBuilder:
                                                        ngrams.term_keys(heads))
             meta, meta_pairs = cached
             text = body[p.start:p.end]
-            words = [t.text for t in analysis.words(text, folded=True)]
+            words = analysis.word_texts(text, folded=True)
             row = self.rows
             self._counted(words, row, found["words"])
             self._counted(meta, row, found["meta"])
