@@ -255,3 +255,17 @@ def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index
         assert _rows_holding(everything, term) == expected, piece
         counted += expected > 0
     assert counted > 50  # most pieces are found: the comparison is not between empty answers
+
+
+def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(built_index: Path) -> None:
+    """``_pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
+    from kb.search import _pnum_column
+
+    reader = KnowledgeBase(built_index)._current().reader
+    compared = 0
+    for sub, _offset in reader.leaf_readers():
+        slow = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
+        fast = _pnum_column(sub)
+        assert fast.dtype == np.uint64 and np.array_equal(fast, slow)
+        compared += slow.size
+    assert compared > 1000
