@@ -261,7 +261,8 @@ def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(buil
     """``_pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
     from kb.search import _pnum_column
 
-    reader = KnowledgeBase(built_index)._current().reader
+    kb = KnowledgeBase(built_index)  # (kept: the reader closes with it)
+    reader = kb._current().reader
     compared = 0
     for sub, _offset in reader.leaf_readers():
         slow = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
