@@ -270,3 +270,15 @@ def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(buil
         assert fast.dtype == np.uint64 and np.array_equal(fast, slow)
         compared += slow.size
     assert compared > 1000
+
+
+def test_a_warm_knowledge_base_readies_the_spelling_tables_on_a_thread(built_index: Path) -> None:
+    import threading
+
+    kb = KnowledgeBase(built_index, warm=True)
+    for thread in [t for t in threading.enumerate() if t.name == "kb-warm"]:
+        thread.join(30)
+    speller = kb._current()._speller
+    assert speller and speller._tables is not None  # built before any query asked for a correction
+    cold = KnowledgeBase(built_index)
+    assert cold._current()._speller is False  # (not built until a query needs it)

@@ -31,7 +31,7 @@ class _Holder:
             with self.lock:
                 if self.kb is None:
                     # a served answer never comes from a version whose checksums were not found whole
-                    self.kb = KnowledgeBase(self.index_dir, wait_for_checks=True)  # IndexMissingError until `kb build` ran
+                    self.kb = KnowledgeBase(self.index_dir, wait_for_checks=True, warm=True)  # IndexMissingError until `kb build` ran
                 kb = self.kb
         return kb
 
