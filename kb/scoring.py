@@ -30,6 +30,7 @@ B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
 RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
 FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
 STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this share of a whole word
+PARTS_MAX_SHARE = 0.02  # a word in more than this share of passages needs no stand-ins
 STANDIN_ALL = 0.8  # … and all its parts in one passage (原煤 … 产量 for 原煤产量) cover this share of it
 MIN_COVER = 0.5  # with no passage holding every term: those holding at least this share (idf-weighted)
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
@@ -236,9 +237,17 @@ def candidate_rows(lookups: _Lookups, query: CompiledQuery) -> np.ndarray:
 _COVER_MARGIN = 1e-3  # coverage is summed in float32: never leave out what rounding could let through
 
 
+def uses_parts(lookups: _Lookups, unit: Unit) -> bool:
+    """Do a unit's parts stand in for it? Only for a word few passages hold (at most ``PARTS_MAX_SHARE``
+    of them): 办件量 or 粮食总产量, not 生产总值, whose parts (生产, 总值) would only cost time."""
+    return bool(unit.parts) and lookups.unit_count(unit) <= PARTS_MAX_SHARE * max(lookups.ix.live_count, 1)
+
+
 def _unit_lists(lookups: _Lookups, unit: Unit, parts: bool) -> list[np.ndarray]:
-    """The row lists through which a unit can match: its word, its synonyms (``parts``: its parts too)."""
-    lists = [rows for w in ((unit.word, *unit.parts) if parts else (unit.word,)) for rows in lookups.word_rows(w)]
+    """The row lists through which a unit can match: its word, its synonyms (``parts``: its parts too,
+    when they stand in for it)."""
+    words = (unit.word, *unit.parts) if parts and uses_parts(lookups, unit) else (unit.word,)
+    lists = [rows for w in words for rows in lookups.word_rows(w)]
     return lists + [term_rows(lookups, [alt]) for alt in unit.alternatives]
 
 
@@ -394,13 +403,14 @@ class _Scorer:
             return cached
         score, _content, match = self.word(unit.word)
         stand = None
-        if unit.alternatives or (parts and unit.parts):
+        parts = parts and uses_parts(self.reads, unit)
+        if unit.alternatives or parts:
             score, match = score.copy(), match.copy()
             for alt in unit.alternatives:
                 s, m = self.term(alt)[:2]
                 np.maximum(score, s, out=score)
                 match |= m
-            if parts and unit.parts:
+            if parts:
                 missing = ~match
                 held = np.zeros(self.n, np.int8)
                 for part in unit.parts:
@@ -441,7 +451,7 @@ class _Scorer:
         weighted by its idf: a rare word missing costs more than a common one); ``parts``: the parts
         of a missing word stand in for it."""
         units = term.units or tuple(Unit(w) for w in term.needed)
-        parts = parts and not term.phrase and any(u.parts for u in units)  # else the same answer
+        parts = parts and not term.phrase and any(uses_parts(self.reads, u) for u in units)  # else the same answer
         cached = self._terms.get((term, parts))
         if cached is None:
             cached = self._terms[(term, parts)] = self._term(term, units, parts)

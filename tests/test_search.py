@@ -282,3 +282,14 @@ def test_a_warm_knowledge_base_readies_the_spelling_tables_on_a_thread(built_ind
     assert speller and speller._tables is not None  # built before any query asked for a correction
     cold = KnowledgeBase(built_index)
     assert cold._current()._speller is False  # (not built until a query needs it)
+
+
+def test_only_a_word_few_passages_hold_has_its_parts_stand_in(built_index: Path) -> None:
+    from kb.scoring import PARTS_MAX_SHARE, _Lookups, uses_parts
+    from kb.understand import Unit
+
+    kb = KnowledgeBase(built_index)
+    reads = _Lookups(kb._current().text)
+    common, rare = Unit("工作", ("工", "作")), Unit("办件量", ("办件", "件量"))
+    assert reads.unit_count(common) > PARTS_MAX_SHARE * reads.ix.live_count and not uses_parts(reads, common)
+    assert uses_parts(reads, rare) and not uses_parts(reads, Unit("办件量"))
