@@ -19,6 +19,19 @@ def kb(built_index: Path) -> KnowledgeBase:
     return KnowledgeBase(built_index)
 
 
+def _built(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A corpus of ``files`` (relative path → text) built into an index; its folder."""
+    from kb.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    for name, text in files.items():
+        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
+        (corpus / name).write_text(text, encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    return index
+
+
 def test_a_typed_year_is_a_preference_not_a_required_word(kb: KnowledgeBase) -> None:
     q = compile_query(parse_query("二〇二三年 综合交通投资"))
     assert q.prefer_years == (2023,) and [t.text for g in q.groups for t in g] == ["综合交通投资"]
@@ -232,34 +245,21 @@ def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
 
 
 def test_words_typed_together_in_a_question_rank_passages_holding_them_together(tmp_path: Path) -> None:
-    from kb.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text(
+    kb = KnowledgeBase(_built(tmp_path, {"a.md": (
         "# 某市政府工作报告\n\n## 一、2019年工作回顾\n\n"
         "（一）开放。接待入境游客137.04万人次，增长178%，入境游客人均消费提高，游客满意度提升。\n\n"
-        "（二）旅游。预计全年接待游客8162.09万人次，实现旅游总收入990亿元。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
-    kb = KnowledgeBase(index)
+        "（二）旅游。预计全年接待游客8162.09万人次，实现旅游总收入990亿元。\n")}))
     # the question's filler (多少) is dropped: 接待游客 is still one stretch the user typed
     assert "8162.09万人次" in kb.search("某市2019年接待游客多少万人次").hits[0].text
 
 
 def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: Path, monkeypatch) -> None:
     from kb import scoring
-    from kb.indexer import build_index
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text(
+    kb = KnowledgeBase(_built(tmp_path, {"a.md": (
         "# 某市政府工作报告\n\n（一）住房。加强住房保障，棚户区和老旧小区改造提升，新开工安置房，"
         "住房改造惠及群众，棚户区居民满意，开工建设保障房3000套，改造住房一批，套型优化。\n\n"
-        "（二）民生。筹集人才住房1.9万套，棚户区住房改造开工8471套，农村危房改造超额完成。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
-    kb = KnowledgeBase(index)
+        "（二）民生。筹集人才住房1.9万套，棚户区住房改造开工8471套，农村危房改造超额完成。\n")}))
     # a term not held together anywhere (as a corrected question is: 改照 → 改造, one run of words):
     # the passage holding its longest stretch together earns the bonus for that stretch
     import numpy as np
@@ -305,15 +305,9 @@ def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeyp
 
 def test_a_passage_holding_every_part_of_a_missing_word_covers_most_of_it(tmp_path: Path, monkeypatch) -> None:
     from kb import scoring
-    from kb.indexer import build_index
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "a.md").write_text("# 某市统计公报\n\n（一）建设。城镇面貌明显改善。\n\n"
-                                 "（二）收入。城镇新增就业1.2万人，居民收入增长8%。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
-    kb = KnowledgeBase(index)
+    kb = KnowledgeBase(_built(tmp_path, {"a.md": "# 某市统计公报\n\n（一）建设。城镇面貌明显改善。\n\n"
+                                                 "（二）收入。城镇新增就业1.2万人，居民收入增长8%。\n"}))
     # no passage writes 城镇居民: the one holding both its parts (城镇, 居民) stands in for most of it,
     # the one holding only 城镇 for too little of it to be a match
     assert [h.text for h in kb.search("城镇居民").hits] == ["（二）收入。城镇新增就业1.2万人，居民收入增长8%。"]
