@@ -196,6 +196,31 @@ def words(text: str, folded: bool = False) -> list[Tok]:
     return out
 
 
+def word_texts(text: str, folded: bool = False) -> list[str]:
+    """The texts of :func:`words`, without building a token each: what indexing a passage needs
+    (about twice as fast on a passage's hundreds of words).
+
+    >>> word_texts("原 油 1.37 亿吨，发 电 量") == [t.text for t in words("原 油 1.37 亿吨，发 电 量")]
+    True
+    """
+    source = text if folded else fold(text)
+    compact, _at = _close_spaced(source)
+    out: list[str] = []
+    wordlike = _wordlike
+    for word, _start, _end in _whole_figures(compact, _segmenter().tokenize(compact)):
+        ok = wordlike.get(word)
+        if ok is None:
+            if len(wordlike) > 200_000:  # bounded: random text has no end of distinct pieces
+                wordlike.clear()
+            ok = wordlike[word] = bool(_WORDLIKE.search(word))
+        if ok:
+            out.append(word.strip())
+    return out
+
+
+_wordlike: dict[str, bool] = {}  # token → whether it holds a letter, digit or CJK character
+
+
 # CJK characters each standing alone between single spaces: 原 油, 发 电 量 (not 第一 第二)
 _SPACED = re.compile(r"(?<![\u3400-\u9fff])[\u3400-\u9fff](?:[ \u3000]{1,2}[\u3400-\u9fff](?![\u3400-\u9fff]))+")
 

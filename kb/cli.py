@@ -29,6 +29,13 @@ def _index_option(f):
                         help="Index folder.")(f)
 
 
+def _follow_option(f):
+    return click.option("--follow-outside-links", is_flag=True, envvar="KB_FOLLOW_OUTSIDE_LINKS",
+                        help="Read what symbolic links lead to outside the corpus folders (refused by "
+                             "default: anyone who can add a link could publish any file kb can read). "
+                             "Also $KB_FOLLOW_OUTSIDE_LINKS=1.")(f)
+
+
 def _kb_errors(f):
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
@@ -59,11 +66,12 @@ def main() -> None:
 @click.option("--wait", is_flag=True, help="Wait for another running build instead of refusing.")
 @click.option("--workers", type=int, default=None, help="Worker processes for analysis (default: CPUs).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@_follow_option
 @click.option("--debug-pause", metavar="MOMENT:SECONDS", default=None, hidden=True,
               help="Sleep SECONDS at MOMENT of the build (commit): lets crash tests kill it there.")
 @_kb_errors
 def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bool, wait: bool,
-          workers: int | None, quiet: bool, debug_pause: str | None) -> None:
+          workers: int | None, quiet: bool, follow_outside_links: bool, debug_pause: str | None) -> None:
     """Build or update the index from the corpus folders (incremental unless --full)."""
     from kb.indexer import build_index
     from kb.loaders import printable_path
@@ -84,7 +92,8 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
 
     try:
         report = build_index(roots, index_dir, full=full, strict=strict, workers=workers, progress=progress,
-                             wait=wait, pause=_debug_pause(debug_pause))
+                             wait=wait, follow_outside_links=follow_outside_links,
+                             pause=_debug_pause(debug_pause))
     except BuildFailedError as exc:
         raise click.ClickException(f"{exc}\nnothing was swapped in; the index being served is unchanged") from exc
     for err in report.errors:  # paths are printable already: a newline in a name cannot start a line
@@ -203,8 +212,8 @@ def toc(doc_id: str, index_dir: Path, as_json: bool) -> None:
 @_index_option
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--without", default="", metavar="NAMES",
-              help="Switch query mechanisms off, comma-separated: years, soft, synonyms, figures, spelling, "
-                   "pinyin, proximity, meta_exclusion (to measure what each one gives).")
+              help="Switch query mechanisms off, comma-separated: years, plans, places, soft, synonyms, figures, "
+                   "spelling, pinyin, proximity, meta_exclusion (to measure what each one gives).")
 @_kb_errors
 def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
     """Score search quality on QUERY<TAB>EXPECTED lines: hit@1, hit@3, MRR."""
@@ -235,9 +244,10 @@ def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
               help="Seconds between looks at the corpus (--watch).")
 @click.option("--public-url", default=None, envvar="KB_PUBLIC_URL",
               help="The address colleagues open (e.g. https://kb.example.org); copied links and citations use it.")
+@_follow_option
 @_kb_errors
 def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corpus_dirs: tuple[Path, ...],
-          interval: float, public_url: str | None) -> None:
+          interval: float, public_url: str | None, follow_outside_links: bool) -> None:
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
     if public_url and not public_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
@@ -254,7 +264,8 @@ def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corp
         for root in roots:
             if not root.is_dir():
                 raise click.ClickException(f"corpus folder not found: {root}")
-        watcher = CorpusWatcher(roots, index_dir, interval=interval, log=lambda m: click.echo(m, err=True))
+        watcher = CorpusWatcher(roots, index_dir, interval=interval, log=lambda m: click.echo(m, err=True),
+                                follow_outside_links=follow_outside_links)
         if current_version(index_dir, required=False) is None:
             watcher.build()  # the first build before serving: the pages need an index
         config["KB_WATCHER"] = watcher.start()

@@ -22,8 +22,8 @@ written in Chinese numerals (``一九七八年``, ``二〇二三年``) count.
 ...     title="中华人民共和国国民经济和社会发展第十一个五年规划纲要", body="第一章 发展环境\\n正文。"))).document
 >>> d.place, d.doctype, d.years
 ('国务院', '规划纲要', (2006, 2007, 2008, 2009, 2010))
->>> short_place("内蒙古自治区"), short_place("黔南布依族苗族自治州"), short_place("成都市"), short_place("国务院")
-('内蒙古', '黔南', '成都', '')
+
+What a query may call a place (``山东`` for ``山东省``) is :mod:`kb.places`, shared with the query path.
 """
 
 from __future__ import annotations
@@ -64,10 +64,6 @@ _PLACE_IN = [
     (re.compile(r"在(?:中华人民共和国)?第[一二三四五六七八九十]{1,3}届全国人民代表大会|国务院总理|代表国务院"), "lines",
      "国务院"),  # 在第十届全国人民代表大会第四次会议上 / 国务院总理 温家宝
 ]
-_ETHNIC = ("蒙古|回|藏|维吾尔|苗|彝|壮|布依|朝鲜|满|侗|瑶|白|土家|哈尼|哈萨克|傣|黎|傈僳|佤|畲|拉祜|水|东乡|纳西|景颇"
-           "|柯尔克孜|土|达斡尔|仫佬|羌|布朗|撒拉|毛南|仡佬|锡伯|阿昌|普米|塔吉克|怒|乌孜别克|俄罗斯|鄂温克|德昂|保安"
-           "|裕固|京|塔塔尔|独龙|鄂伦春|赫哲|门巴|珞巴|基诺")
-_SHORT = re.compile(rf"^(.{{2,}}?)(?:(?:(?:{_ETHNIC})族?)*自治(?:区|州|县|旗)|特别行政区|地区|省|市|盟|州|县|区|旗)$")
 
 _CN_DIGIT = {"〇": "0", "○": "0", "零": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6",
              "七": "7", "八": "8", "九": "9"}
@@ -121,12 +117,6 @@ def heading_year(label: str) -> int | None:
         return None
     found = {int(y) for y in _A_YEAR.findall(text)}
     return found.pop() if len(found) == 1 else None
-
-
-def short_place(place: str) -> str:
-    """A place without its level and peoples: what people type (``山东`` for ``山东省``); ``""`` for an issuer."""
-    m = _SHORT.match(place)
-    return m.group(1) if m and not place.startswith(("国务院", "国家")) else ""
 
 
 def _doctype(folders: tuple[str, ...], title: str, stem: str, first: str) -> str:

@@ -62,3 +62,7 @@ class GoneError(NotFoundError):
         super().__init__(message)
         self.title = title
         self.date = date
+
+
+class BenchError(KbError):
+    """A ``kb bench`` phase failed (the message carries the tail of the child's stderr)."""

@@ -17,10 +17,18 @@ so a search for one can also find the others:
 >>> equivalents("1,234.5万吨"), equivalents("４３６８萬人")
 (('0.12345亿吨',), ('0.4368亿人',))
 
-Plain numbers, percentages, years and codes have no other unit:
+A plain count of at least 10,000 with what it counts is also written in 万, and a figure in 万 below
+1,000,000 as a plain count (older reports: ``科技成果17900项``, later ones ``1.79万项``):
+
+>>> equivalents("17900项"), equivalents("1.79万项"), equivalents("309800人"), equivalents("1.5万元")
+(('1.79万项',), ('17900项',), ('30.98万人',), ('15000元',))
+
+Bare numbers, percentages, years, dates and codes have no other unit:
 
 >>> equivalents("4368"), equivalents("59.5%"), equivalents("2023年"), equivalents("G228"), equivalents("万元")
 ((), (), (), (), ())
+>>> equivalents("20230101日"), equivalents("12345"), equivalents("1234项")
+((), (), ())
 
 Arithmetic is exact (:class:`decimal.Decimal`: no ``0.43679999``), trailing zeros are trimmed, and
 only forms a document would write are given: a larger unit when the figure is at least 0.1 of it
@@ -38,6 +46,8 @@ from decimal import Decimal, InvalidOperation
 # unit → its power of ten; longest first, so 万亿 is not read as 万 followed by 亿
 UNITS: dict[str, int] = {"万亿": 12, "亿": 8, "万": 4}
 _FIGURE = re.compile(r"((?:\d{1,3}(?:,\d{3})+|\d{1,16})(?:\.\d{1,12})?)(万亿|亿|万)([^\W\d_]{0,4})")
+# a plain count: at least five digits, then what it counts (not a date, an age, a percentage or a unit word)
+_COUNT = re.compile(r"((?:\d{1,3}(?:,\d{3})+|\d{5,16}))((?![年月日号时分秒岁度])[^\W\d_a-zA-Z]{1,4})")
 _SMALLEST_LARGER = Decimal("0.1")  # 4368万 → 0.4368亿, but 500万 is not written 0.05亿
 _LARGEST_SMALLER = Decimal(10) ** 6  # 43.68亿 → 436800万, but 1.2万亿 is not written 120000000万
 
@@ -54,7 +64,13 @@ def equivalents(text: str) -> tuple[str, ...]:
     normal = unicodedata.normalize("NFKC", text.strip()).replace("萬", "万").replace("億", "亿")
     m = _FIGURE.fullmatch(normal)
     if not m:
-        return ()
+        count = _COUNT.fullmatch(normal)
+        if not count:
+            return ()
+        value = Decimal(count.group(1).replace(",", ""))
+        if value < 10000 or count.group(2).startswith(tuple(UNITS)):
+            return ()
+        return (f"{_number(value.scaleb(-4))}万{count.group(2)}",)
     digits, unit, rest = m.groups()
     try:
         value = Decimal(digits.replace(",", ""))
@@ -73,4 +89,8 @@ def equivalents(text: str) -> tuple[str, ...]:
         if other_power < power and converted >= _LARGEST_SMALLER:
             continue
         out.append(f"{_number(converted)}{other}{rest}")
+    if unit == "万" and rest:  # 1.79万项 → 17900项, 1.5万元 → 15000元 (with what it counts: never a bare number)
+        plain = value.scaleb(4)
+        if plain == plain.to_integral_value() and 10000 <= plain < _LARGEST_SMALLER:
+            out.append(f"{_number(plain)}{rest}")
     return tuple(out)

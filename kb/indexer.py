@@ -45,13 +45,15 @@ from kb.chunker import chunk
 from kb.docmeta import describe
 from kb.errors import (BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexDamagedError,
                        IndexMissingError, KbError, LoadError)
-from kb.store import MANIFEST, check_index, current_version, read_manifest, sha1_path, verify_version, version_files
+from kb.store import (MANIFEST, check_index, current_version, manifest_bytes, read_manifest, sha1_path, verify_version,
+                      version_files)
 from kb.loaders import MAX_OFFICE_BYTES, SUFFIXES, doc_id_for, load_document, printable_path, read_corpus_file
 from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
-FORMAT_VERSION = 6  # 6: Whoosh indexes content and heading (kb.schema); 5: places, types, years (kb.docmeta)
+FORMAT_VERSION = 7  # 7: Whoosh indexes content and heading (kb.schema); 6: 全国 for national issuers;
+# 5: place, type and years of documents, year of passages (kb.docmeta)
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
@@ -110,8 +112,12 @@ PauseFn = Callable[[str], None]  # called with a moment of the build ("commit"):
 
 def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = False, strict: bool = False,
                 workers: int | None = None, progress: ProgressFn | None = None,
-                wait: bool = False, pause: PauseFn | None = None) -> BuildReport:
+                wait: bool = False, follow_outside_links: bool = False,
+                pause: PauseFn | None = None) -> BuildReport:
     """Bring ``index_dir`` up to date with the files under ``corpus_dirs``.
+
+    ``follow_outside_links``: read what symbolic links lead to outside the corpus folders (files, and
+    folders walked into) instead of refusing them; loops and dangling links are still skipped.
 
     ``pause(moment)`` is called at fixed moments of the build (``"commit"``: the Whoosh writer held,
     inside the commit), so that a test can hold the build still there (``kb build --debug-pause``).
@@ -121,7 +127,7 @@ def build_index(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool = Fa
     index_dir = Path(index_dir)
     try:
         return _build(corpus_dirs, index_dir, full=full, strict=strict, workers=workers, progress=progress,
-                      wait=wait, pause=pause)
+                      wait=wait, follow_outside_links=follow_outside_links, pause=pause)
     except OSError as exc:
         raise BuildFailedError(_write_failure(index_dir, exc)) from exc
 
@@ -140,7 +146,8 @@ def _write_failure(index_dir: Path, exc: OSError) -> str:
 
 
 def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: bool, workers: int | None,
-           progress: ProgressFn | None, wait: bool, pause: PauseFn | None = None) -> BuildReport:
+           progress: ProgressFn | None, wait: bool, follow_outside_links: bool = False,
+           pause: PauseFn | None = None) -> BuildReport:
     started = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     roots = [Path(d) for d in corpus_dirs]
@@ -162,7 +169,7 @@ def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: 
                     or old.get("format") != FORMAT_VERSION):
             old = None  # the analyzer or the layout changed: tokens in the old index are stale
         report = BuildReport(full=full or old is None, damage=damage)
-        plan = _plan(roots, None if report.full else old, report)
+        plan = _plan(roots, None if report.full else old, report, follow_outside_links)
         if not report.full and not plan.to_index and not plan.deleted and current is not None:
             report.up_to_date = True
             report.documents = len(old["docs"])
@@ -193,6 +200,7 @@ class _Plan:
     kept: dict[str, dict]  # key → manifest file record, for unchanged files
     deleted: list[str]  # doc ids to remove
     roots: list[Path] = field(default_factory=list)  # the corpus folders: nothing outside them is read
+    outside_ok: bool = False  # --follow-outside-links: except what a symlink leads to
 
 
 def _file_key(path: Path, root: Path) -> str:
@@ -206,7 +214,8 @@ def _file_key(path: Path, root: Path) -> str:
     return key
 
 
-def iter_corpus(roots: list[Path], skipped: list[FileError] | None = None) -> Iterator[tuple[Path, Path]]:
+def iter_corpus(roots: list[Path], skipped: list[FileError] | None = None,
+                follow_outside_links: bool = False) -> Iterator[tuple[Path, Path]]:
     """Every corpus file as (path, root), in a stable order; hidden files and folders skipped.
 
     The corpus folder is untrusted input. Only regular files are listed: a FIFO, device or socket with
@@ -214,8 +223,12 @@ def iter_corpus(roots: list[Path], skipped: list[FileError] | None = None) -> It
     corpus folder; each of these is appended to ``skipped`` with the reason. A symlink to a file in a
     corpus folder is listed; symlinked folders are never walked into (a folder inside the corpus is
     walked anyway, one outside is refused). Any depth and any file name is walked.
+
+    ``follow_outside_links``: a link out of every corpus folder is followed instead (a folder is walked
+    into, each real folder once, so a link back up a walked folder is a loop, skipped).
     """
     real_roots = [Path(os.path.realpath(r)) for r in roots]
+    walked_outside: set[Path] = set()
 
     def note(path: Path, reason: str) -> None:
         if skipped is not None:
@@ -253,12 +266,19 @@ def iter_corpus(roots: list[Path], skipped: list[FileError] | None = None) -> It
                                 note(path, f"symbolic link loop ({exc.strerror}); skipped")
                             continue
                         if target.is_dir():
-                            if not inside(target):
+                            if inside(target):
+                                pass  # walked where it is
+                            elif not follow_outside_links:
                                 note(path, "symbolic link to a folder outside the corpus folder; refused")
+                            elif target in walked_outside or any(target in w.parents for w in walked_outside):
+                                note(path, "symbolic link loop (a folder walked already); skipped")
+                            else:
+                                walked_outside.add(target)
+                                stack.append(path)
                             continue
                         if not wanted:
                             continue
-                        if not inside(target):
+                        if not inside(target) and not follow_outside_links:
                             note(path, "symbolic link to a file outside the corpus folder; refused")
                         elif not target.is_file():
                             note(path, "symbolic link to something not a regular file; skipped")
@@ -288,11 +308,11 @@ def _kind(path: Path) -> str:
             else "socket" if stat.S_ISSOCK(mode) else "special file")
 
 
-def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
+def _plan(roots: list[Path], old: dict | None, report: BuildReport, follow_outside_links: bool = False) -> _Plan:
     old_files: dict[str, dict] = dict(old["files"]) if old else {}
-    plan = _Plan([], {}, [], roots)
+    plan = _Plan([], {}, [], roots, follow_outside_links)
     clashed: list[tuple[Path, Path, str]] = []  # skipped for a doc id another file holds
-    for path, root in iter_corpus(roots, report.errors):
+    for path, root in iter_corpus(roots, report.errors, follow_outside_links):
         key = _file_key(path, root)
         rec = old_files.pop(key, None)
         try:
@@ -308,7 +328,7 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport) -> _Plan:
             continue
         if rec and st and rec.get("doc_id"):
             try:
-                if read_corpus_file(path, roots).sha1 == rec["sha1"]:
+                if read_corpus_file(path, () if plan.outside_ok else roots).sha1 == rec["sha1"]:
                     plan.kept[key] = dict(rec, mtime_ns=st.st_mtime_ns)  # touched, not changed
                     continue
             except LoadError:
@@ -373,7 +393,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
                 pass
             continue
         taken.add(doc_id)
-        jobs.append(_Job(path, root, key, next_fid, doc_id, roots=tuple(plan.roots)))
+        jobs.append(_Job(path, root, key, next_fid, doc_id, roots=tuple(plan.roots), outside_ok=plan.outside_ok))
         next_fid += 1
     converted = tmp / "converted"
     olds = [j for j in jobs if j.path.suffix.lower() in legacy.SUFFIXES]
@@ -425,7 +445,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         "errors": [asdict(e) for e in report.errors],
         "checksums": _checksums(tmp, current if not fresh else None, old if not fresh else None),
     }
-    _write_json_durably(tmp / MANIFEST, manifest)
+    _write_durably(tmp / MANIFEST, manifest_bytes(manifest))  # with its own SHA-1: a changed byte is found
     return report
 
 
@@ -459,6 +479,7 @@ class _Job:
     doc_id: str
     converted: Path | None = None  # the .docx LibreOffice made of a .doc/.wps/.rtf file
     roots: tuple[Path, ...] = ()
+    outside_ok: bool = False  # --follow-outside-links: read even if the file opened is outside ``roots``
 
 
 @dataclass
@@ -616,7 +637,8 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
             try:
                 with _time_budget(job.path):
                     # read once: what is hashed and recorded is exactly what is indexed
-                    raw = read_corpus_file(job.path, job.roots or (job.root,), max_bytes=MAX_OFFICE_BYTES)
+                    raw = read_corpus_file(job.path, () if job.outside_ok else job.roots or (job.root,),
+                                           max_bytes=MAX_OFFICE_BYTES)
                     item.size, item.mtime_ns, item.sha1 = raw.size, raw.mtime_ns, raw.sha1
                     chunked = describe(chunk(load_document(job.path, job.root, raw=raw, converted=job.converted)))
                 if not chunked.passages:  # it would be listed, but no search could ever find it
@@ -775,9 +797,9 @@ def _set_current(index_dir: Path, name: str) -> None:
     _fsync_dir(index_dir)
 
 
-def _write_json_durably(path: Path, data: dict) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False)
+def _write_durably(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
 

@@ -56,6 +56,9 @@ _CHROME_PATTERNS = [
     r"记者\s*\S{2,4}\s*摄$",
 ]
 _CHROME = re.compile("|".join(f"(?:{p})" for p in _CHROME_PATTERNS))
+# a longer line is text, never chrome (no line over 300 characters in the corpora is): bounded, as some
+# patterns above cost far more than linear time on a long line (``www.a.cn`` repeated: 77 s for 320 KB)
+_CHROME_LINE_MAX = 300
 _ONLY_SYMBOLS = re.compile(r"^[\W_]*$")
 _BREADCRUMB = re.compile(r"^(?:当前位置|您的位置|您现在的位置|所在位置)\s*[:：]?\s*(.*)$")
 _DATE_FIELD = re.compile(r"(?:发布日期|发布时间|发表时间|^时间|^日期)\s*[:：]\s*(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})")
@@ -69,6 +72,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n-{3,}[ \t]*(?:\n|\Z)", re.S)  #
 # R on a Windows machine writes a character its locale cannot encode as the literal text "<U+00A0>"
 _R_ESCAPE = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>")
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_ANY_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")
 # a chrome label whose value a scraper put on the next line: "来源：" / "宁夏日报客户端"
 _LABEL_ONLY = re.compile(r"^(?:信息来源|文章来源|来源|稿源|发布日期|发布时间|发表时间|时间|日期|作者|编辑|责任编辑"
                          r"|浏览次数|访问次数|点击数|阅读次数|阅读量)\s*[:：]\s*$")
@@ -327,9 +331,11 @@ def decode(raw: bytes, path: object = "<bytes>") -> str:
     if controls > max(8, len(text[:65536]) // 100):
         raise LoadError(path, "binary file (control characters), not text")
     # control characters past the sampled start (a NUL at 100 KiB) are not text either: never emitted
-    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.translate(_CONTROLS) if _ANY_CONTROL.search(text) else text  # (a scan: 20× a translate)
 
 
+_ANY_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CONTROLS = {c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F, *range(0x80, 0xA0)]} | {0x0B: "\n",
                                                                                                   0x0C: "\n"}
 
@@ -421,7 +427,9 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
                chrome: bool = True, fallback_title: str = "", fallback_date: str = "") -> Document:
     """Text → ``Document``. ``chrome=False`` for office formats: they hold no web-page chrome, and a
     table row such as ``来源：统计局`` must stay text."""
-    text = _R_ESCAPE.sub(_chr_or_keep, text).translate(_ZERO_WIDTH)
+    text = _R_ESCAPE.sub(_chr_or_keep, text)
+    if _ANY_ZERO_WIDTH.search(text):
+        text = text.translate(_ZERO_WIDTH)
     head_with_comments = text[:3000]  # a comment such as <!-- 省长…在河南省第十三届… --> still names the venue
     text = _HTML_COMMENT.sub("", text).replace("\u00a0", " ").replace("\u3000", " ")
     breadcrumb, date, source = "", "", meta.get("source", "")
@@ -461,7 +469,7 @@ def _from_text(text: str, meta: dict[str, str], title_hint: str, path: Path, roo
                 i = _skip_to_text(lines, i) + 1  # the column name repeated under the breadcrumb
             breadcrumb = breadcrumb or trail
             continue
-        if _CHROME.search(line) or _LABEL_ONLY.match(line):
+        if len(line) <= _CHROME_LINE_MAX and (_CHROME.search(line) or _LABEL_ONLY.match(line)):
             field_line = line
             if _LABEL_ONLY.match(line) and i < len(lines) and _is_label_value(line, lines[i]):
                 field_line = line + lines[i]

@@ -16,6 +16,8 @@ A passage number (``pnum``) is ``file_id << 20 | passage_ordinal``, stable for t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 PNUM_SHIFT = 20  # up to ~1M passages per file
@@ -61,6 +63,19 @@ def term_keys(folded: str) -> np.ndarray:
     """The distinct keys a passage must hold to contain ``folded`` (empty: nothing to look up)."""
     keys, _, _ = text_keys(folded)
     return np.unique(keys)
+
+
+@lru_cache(maxsize=8192)
+def query_keys(folded: str) -> np.ndarray:
+    """:func:`term_keys` of a query's term, kept: a query looks the same terms up several times
+    (candidates, scoring, phrase checks) and the next query often again. Read-only.
+
+    >>> query_keys("七连创").tolist() == term_keys("七连创").tolist(), query_keys("七连创").flags.writeable
+    (True, False)
+    """
+    keys = term_keys(folded)
+    keys.setflags(write=False)
+    return keys
 
 
 def document_pairs(folded_body: str, spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,16 +45,51 @@ def current_version(index_dir: Path, required: bool = True) -> Path | None:
         raise IndexDamagedError("index/CURRENT is damaged (it does not name a version): run `kb build --full`")
     path = index_dir / name
     if not (path / MANIFEST).is_file():
-        raise IndexDamagedError(f"index/CURRENT names {name}, which is missing or has no manifest: "
+        raise IndexDamagedError(f"index damaged: index/CURRENT names {name}, which is missing or has no manifest: "
                                 "run `kb build --full`")
     return path
 
 
+_SELF_SUM = b', "self_sha1": "'
+
+
+def manifest_bytes(data: dict) -> bytes:
+    """A manifest as written: its JSON, the SHA-1 of everything before it as the last key, so a byte
+    changed anywhere in it is found (:func:`read_manifest`), and any JSON reader still reads it.
+
+    >>> raw = manifest_bytes({"docs": {}, "files": {}})
+    >>> raw[:40]
+    b'{"docs": {}, "files": {}, "self_sha1": "'
+    >>> json.loads(raw)["self_sha1"] == __import__("hashlib").sha1(b'{"docs": {}, "files": {}').hexdigest()
+    True
+    """
+    import hashlib
+
+    body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+    assert body.endswith(b"}") and len(body) > 2
+    head = body[:-1]
+    return head + _SELF_SUM + hashlib.sha1(head).hexdigest().encode("ascii") + b'"}'
+
+
+def _self_sum_differs(raw: bytes) -> bool:
+    """Whether a manifest written with its own SHA-1 (:func:`manifest_bytes`) no longer matches it
+    (one written before: never)."""
+    import hashlib
+
+    at = raw.rfind(_SELF_SUM)
+    if at < 0 or not raw.rstrip().endswith(b'"}'):
+        return False
+    claimed = raw[at + len(_SELF_SUM):].rstrip()[:-2]
+    return hashlib.sha1(raw[:at]).hexdigest().encode("ascii") != claimed
+
+
 def read_manifest(version_dir: Path) -> dict:
-    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated or not a manifest."""
+    """The version's manifest; ``IndexDamagedError`` when it is missing, truncated, changed (its own
+    SHA-1 differs) or not a manifest."""
     where = f"{Path(version_dir).name}/{MANIFEST}"
     try:
-        data = json.loads((Path(version_dir) / MANIFEST).read_bytes().decode("utf-8"))
+        raw = (Path(version_dir) / MANIFEST).read_bytes()
+        data = json.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise IndexDamagedError(f"{where} cannot be read ({exc.strerror}): run `kb build --full`") from exc
     except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
@@ -61,6 +97,8 @@ def read_manifest(version_dir: Path) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("docs"), dict) or \
             not isinstance(data.get("files"), dict):
         raise IndexDamagedError(f"{where} is damaged (not a kb manifest): run `kb build --full`")
+    if _self_sum_differs(raw):
+        raise IndexDamagedError(f"{where} is damaged (content changed: checksum differs): run `kb build --full`")
     return data
 
 
@@ -113,6 +151,109 @@ def verify_version(version_dir: Path, manifest: dict | None = None, full: bool =
             except OSError as exc:
                 damage.append(f"{version_dir.name}/{rel}: cannot be read ({exc.strerror})")
     return damage
+
+
+# A version being opened: files up to SMALL_FILE bytes are checked (SHA-1) before it is used, the rest
+# after it opened, unless they are CHECK_NOW_BYTES in all (a small index: all before it is used).
+SMALL_FILE = 1 << 20
+CHECK_NOW_BYTES = 32 << 20
+
+
+class VersionCheck:
+    """The files of a version against the sizes and SHA-1s its manifest holds, as the query path opens it.
+
+    :meth:`now`: every file's size (a few stats). :meth:`start`: on a daemon thread, the SHA-1 of the
+    small files first (the per-row arrays, keys and offsets read whole, the vocabulary, the permalink
+    map; every file of a small index): ``first_done`` is set after them, so a version is opened
+    meanwhile and used only after :meth:`wait_first`. Then the large ones (postings, text, Whoosh
+    segments: read piece by piece, where a flipped byte would otherwise give a different answer):
+    ``done`` is set when all is checked, and ``damage`` says what is wrong (``[]``: whole). Documents'
+    JSON files are checked as they are read (:func:`checked_bytes`).
+
+    >>> check = VersionCheck(Path("/nonexistent-index/v-1"), {"checksums": {}})
+    >>> check.now(), check.start().wait_first(), check.done.is_set()
+    ([], [], True)
+    """
+
+    def __init__(self, version_dir: Path, manifest: dict) -> None:
+        self.version_dir = Path(version_dir)
+        sums = manifest.get("checksums")
+        self.sums = {rel: e for rel, e in (sums if isinstance(sums, dict) else {}).items()
+                     if not rel.startswith("docs/")}
+        self.damage: list[str] = []
+        self.first_done = threading.Event()
+        self.done = threading.Event()
+        self.seconds = 0.0  # how long the checksums took, in all
+        small = [rel for rel, e in self.sums.items() if e[0] <= SMALL_FILE]
+        large = [rel for rel, e in self.sums.items() if e[0] > SMALL_FILE]
+        if sum(self.sums[rel][0] for rel in large) <= CHECK_NOW_BYTES:
+            small, large = small + large, []
+        self._first, self._later = small, large
+
+    def now(self) -> list[str]:
+        """Every file's size against the manifest: what is missing or cut short (``[]``: go on)."""
+        return verify_version(self.version_dir, {"checksums": self.sums})
+
+    def start(self) -> VersionCheck:
+        """Check the checksums on a thread (at once when there is nothing to check)."""
+        if not self._first and not self._later:
+            self.first_done.set()
+            self.done.set()
+        else:
+            threading.Thread(target=self._run, name=f"kb-check-{self.version_dir.name}", daemon=True).start()
+        return self
+
+    def wait_first(self, timeout: float = 120) -> list[str]:
+        """What is damaged among the small files, once they are checked."""
+        self.first_done.wait(timeout)
+        return list(self.damage)
+
+    def _run(self) -> None:
+        import time
+
+        started = time.perf_counter()
+        try:
+            self.damage = self._sha1_damage(self._first)
+            self.first_done.set()
+            if not self.damage:
+                self.damage = self._sha1_damage(self._later)
+        finally:
+            self.seconds = time.perf_counter() - started
+            self.first_done.set()
+            self.done.set()
+
+    def _sha1_damage(self, names: list[str]) -> list[str]:
+        damage = []
+        for rel in names:
+            try:
+                if sha1_path(self.version_dir / rel) != self.sums[rel][1]:
+                    damage.append(f"{self.version_dir.name}/{rel}: content changed (checksum differs)")
+            except OSError as exc:
+                damage.append(f"{self.version_dir.name}/{rel}: cannot be read ({exc.strerror})")
+        return damage
+
+
+def checked_bytes(path: Path, entry: tuple | list | None, where: str) -> bytes:
+    """A small file of a version, read whole and checked against its manifest entry ``(size, sha1)``
+    (none: an index from before checksums); ``IndexDamagedError`` when it differs.
+
+    >>> import tempfile, hashlib
+    >>> with tempfile.NamedTemporaryFile() as fh:
+    ...     _ = fh.write(b"{}"); fh.flush()
+    ...     ok = checked_bytes(Path(fh.name), (2, hashlib.sha1(b"{}").hexdigest()), "v-1/docs/d.json")
+    ...     try:
+    ...         checked_bytes(Path(fh.name), (2, "0" * 40), "v-1/docs/d.json")
+    ...     except IndexDamagedError as exc:
+    ...         print(ok, exc)
+    b'{}' v-1/docs/d.json is damaged (content changed: checksum differs): run `kb check`, then `kb build`
+    """
+    import hashlib
+
+    data = Path(path).read_bytes()
+    if entry and (len(data) != entry[0] or hashlib.sha1(data).hexdigest() != entry[1]):
+        what = "content changed: checksum differs" if len(data) == entry[0] else f"{len(data)} bytes, {entry[0]} expected"
+        raise IndexDamagedError(f"{where} is damaged ({what}): run `kb check`, then `kb build`")
+    return data
 
 
 def check_index(index_dir: Path) -> tuple[str, list[str]]:

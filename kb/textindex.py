@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import analysis, ngrams
+from kb.places import place_words
 from kb.errors import IndexDamagedError
 from kb.models import Chunked, Passage
 
@@ -113,14 +114,13 @@ class SegmentBuilder:
         """File every searchable passage of one document under its words, title words and pairs;
         returns the words each was filed under, in row order.
 
-        The document's place (and its short form: 山东 for 山东省) and kind count as title words of
-        every passage, so ``山东`` finds a report whose title names no place but whose folder does.
+        The document's place (and what a query may call it: 山东 for 山东省, 全国 for 国务院 and 国家统计局,
+        :func:`kb.places.place_words`) and kind count as title words of every passage, so ``山东``
+        finds a report whose title names no place but whose folder does.
         """
         doc = chunked.document
         body = folded_body if folded_body is not None else analysis.fold(doc.body)
-        from kb.docmeta import short_place  # build side: the query path never loads docmeta's loaders
-
-        described = analysis.fold("\n".join(w for w in (doc.place, short_place(doc.place), doc.doctype) if w))
+        described = analysis.fold("\n".join(w for w in (*place_words(doc.place), doc.doctype) if w))
         doc_words = list(dict.fromkeys([w for w in described.split("\n") if w]
                                        + analysis.search_words(described, folded=True)))
         meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
@@ -139,7 +139,7 @@ class SegmentBuilder:
                                                        ngrams.term_keys(heads))
             meta, meta_pairs = cached
             text = body[p.start:p.end]
-            words = [t.text for t in analysis.words(text, folded=True)]
+            words = analysis.word_texts(text, folded=True)
             row = self.rows
             self._counted(words, row, found["words"])
             self._counted(meta, row, found["meta"])
@@ -445,7 +445,7 @@ class TextIndex:
     def char_rows(self, folded: str, family: str = "grams") -> np.ndarray:
         """Rows holding every character pair (or lone character) of ``folded`` in their text (or, with
         ``family="metagrams"``, in their title and headings); rarest pair first."""
-        keys = ngrams.term_keys(folded)
+        keys = ngrams.query_keys(folded)
         if keys.size == 0:
             return np.empty(0, np.int64)
         lists = sorted((self.lookup(family, int(k))[0] for k in keys), key=len)

@@ -33,7 +33,7 @@ from functools import lru_cache
 from kb import analysis, ngrams
 from kb.errors import QueryError
 from kb.query import ParsedQuery, parse_query
-from kb.synonyms import plan_mentions, plan_number
+from kb.synonyms import plan_mentions, plan_number, plan_period
 
 __all__ = ["SearchOptions", "Unit", "Term", "CompiledQuery", "compile_query", "parse_query", "make_term",
            "year_mentions"]
@@ -52,6 +52,7 @@ class SearchOptions:
     proximity: bool = True  # terms close together rank higher
     meta_exclusion: bool = True  # -word also excludes passages whose title or headings hold it
     plans: bool = True  # a five-year plan named (十一五) prefers that plan's own document
+    places: bool = True  # a place named (山东, 全国) prefers that place's own documents
 
     @classmethod
     def without(cls, names: str | list[str] | tuple[str, ...] = ()) -> SearchOptions:
@@ -140,6 +141,30 @@ def year_mentions(text: str) -> tuple[tuple[int, ...], str]:
     """
     years = tuple(int(m.group(1)) for m in _YEAR.finditer(text))
     return years, _YEAR.sub(" ", text) if years else text
+
+
+# 一五 … 九五 typed bare: mostly the 普法 campaigns (“七五”普法, 2016–2020) or a number, so a plan only
+# when the query also names a year of the plan's time (below)
+_BARE_PLAN = re.compile(r"(?<![一二三四五六七八九十百千万零〇两\d])([一二三四五六七八九])五"
+                        r"(?!普法|年|个|月|天|日|折|成|倍|%|岁|万|亿|元|计划|规划|时期|期间|[一二三四五六七八九十〇零])")
+_BARE_ORDINAL = {c: n for n, c in enumerate("一二三四五六七八九", start=1)}
+
+
+def bare_plans(text: str, years: list[int]) -> str:
+    """A bare ``七五`` read as the plan (``七五计划``) when one of the query's ``years`` falls in the plan's
+    time: its five years, or the ten after, when reports look back on it (``七五 1990年 工农业总产值``).
+
+    >>> bare_plans("七五", [1990]), bare_plans("七五", [2018]), bare_plans("七五普法", [1990]), bare_plans("七五", [])
+    ('七五计划', '七五', '七五普法', '七五')
+    """
+    if not years:
+        return text
+
+    def promote(m: re.Match[str]) -> str:
+        lo, hi = plan_period(_BARE_ORDINAL[m.group(1)])
+        return m.group(0) + "计划" if any(lo - 1 <= y <= hi + 10 for y in years) else m.group(0)
+
+    return _BARE_PLAN.sub(promote, text)
 
 
 def make_term(text: str, phrase: bool, expand: bool = False, options: SearchOptions = DEFAULT) -> Term | None:
@@ -236,6 +261,8 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
     plans: list[int] = []
     dropped: list[str] = []
     texts: list[list[tuple[str, bool]]] = []
+    named_years = [y for g in parsed.groups for a in g if not a.phrase
+                   for y in year_mentions(analysis.fold(a.text))[0]] if options.plans else []
     for group in parsed.groups:
         alts = []
         for alt in group:
@@ -247,7 +274,7 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
                         prefer.extend(found)
                         text = rest
                 if options.synonyms or options.plans:
-                    named, text = plan_mentions(text)
+                    named, text = plan_mentions(bare_plans(text, named_years))
                     if options.plans:
                         plans.extend(named)
                 if options.soft:

@@ -81,8 +81,9 @@ class CorpusWatcher:
     """Polls the corpus folders and rebuilds the index when they change (one daemon thread)."""
 
     def __init__(self, roots: list[Path], index_dir: Path, *, interval: float = 2.0, workers: int | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, follow_outside_links: bool = False) -> None:
         self.roots = [Path(r) for r in roots]
+        self.follow_outside_links = follow_outside_links  # (kb serve --watch --follow-outside-links)
         self.index_dir = Path(index_dir)
         self.interval = interval
         self.workers = workers
@@ -125,7 +126,8 @@ class CorpusWatcher:
         seen = snapshot(self.roots) if seen is None else seen
         self.state.building = True
         try:
-            report = build_index(self.roots, self.index_dir, workers=self.workers, wait=True)
+            report = build_index(self.roots, self.index_dir, workers=self.workers, wait=True,
+                                 follow_outside_links=self.follow_outside_links)
         except KbError as exc:
             self.state.last_error = str(exc)
             self.log(f"kb: watched build failed: {exc}")

@@ -64,6 +64,51 @@ def test_symlink_to_a_file_outside_the_corpus_is_never_indexed_or_served(tmp_pat
     assert SECRET + "任务" not in page and "<mark>" + SECRET not in page  # the query is echoed, no passage
 
 
+def test_outside_links_are_read_only_with_the_option_and_loops_and_dangling_links_still_skipped(
+        tmp_path: Path) -> None:
+    outside, corpus, index_dir = tmp_path / "outside", tmp_path / "corpus", tmp_path / "index"
+    good(outside / "secret.txt", SECRET)
+    good(outside / "folder" / "deeper.txt", "外部词贰")
+    (outside / "folder" / "up").symlink_to(outside, target_is_directory=True)  # a loop, once walked in
+    good(corpus / "plan.txt", "独特词甲")
+    (corpus / "secret.txt").symlink_to(outside / "secret.txt")
+    (corpus / "outdir").symlink_to(outside / "folder", target_is_directory=True)
+    (corpus / "dangling.txt").symlink_to(tmp_path / "nowhere.txt")
+    (corpus / "loop.txt").symlink_to(corpus / "loop.txt")
+
+    def messages(done: subprocess.CompletedProcess[str]) -> dict[str, str]:
+        lines = [ln.replace(str(tmp_path) + "/", "") for ln in done.stderr.splitlines() if ln.startswith("error: ")]
+        return {ln.split(": ")[1].rsplit("/", 1)[-1]: ln.split(": ", 2)[2] for ln in lines}
+
+    refused = run_build(corpus, index_dir)  # by default: refused, each with a message
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    said = messages(refused)
+    assert "outside the corpus folder; refused" in said["secret.txt"] and "refused" in said["outdir"]
+    assert "dangling" in said["dangling.txt"] and "loop" in said["loop.txt"]
+    kb = KnowledgeBase(index_dir)
+    assert not kb.search(SECRET).hits and not kb.search("外部词贰").hits
+
+    followed = run_build(corpus, index_dir, "--follow-outside-links")
+    assert followed.returncode == 1 and "Traceback" not in followed.stderr, followed.stderr
+    said = messages(followed)
+    assert set(said) == {"dangling.txt", "loop.txt", "up"}, said  # only the loops and the dangling link
+    assert "dangling" in said["dangling.txt"] and "loop" in said["loop.txt"] and "loop" in said["up"]
+    kb = KnowledgeBase(index_dir)
+    assert [h.doc_id for h in kb.search(SECRET).hits] == ["secret"]
+    assert [h.doc_id for h in kb.search("外部词贰").hits] == ["outdir--deeper"]
+    assert kb.search("独特词甲").hits
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8", KB_FOLLOW_OUTSIDE_LINKS="1")
+    again = subprocess.run([sys.executable, "-m", "kb.cli", "build", "--full", "--workers", "1", "--index",
+                            str(index_dir), "--corpus", str(corpus)], capture_output=True, text=True, env=env)
+    assert set(messages(again)) == {"dangling.txt", "loop.txt", "up"}, again.stderr
+    assert KnowledgeBase(index_dir).search(SECRET).hits
+
+    assert run_build(corpus, index_dir).returncode == 1  # without it again: the outside files go out
+    kb = KnowledgeBase(index_dir)
+    assert not kb.search(SECRET).hits and not kb.search("外部词贰").hits and kb.search("独特词甲").hits
+
+
 def test_a_symlink_swapped_to_outside_after_the_walk_is_still_refused(tmp_path: Path) -> None:
     """The check is made on the file actually opened, not on the path the walk saw."""
     outside, corpus = tmp_path / "outside", tmp_path / "corpus"
@@ -205,23 +250,87 @@ def test_a_periodic_unpunctuated_line_is_linear_not_quadratic() -> None:
     assert time.perf_counter() - started < 5
 
 
-def test_an_unpunctuated_multi_megabyte_line_builds_and_is_searchable(tmp_path: Path) -> None:
+def test_a_20_mb_unpunctuated_line_builds_and_is_searchable(tmp_path: Path) -> None:
+    """The issue's case itself: 20 MB on one line, no punctuation (~10 s on one core; 216 s once)."""
     corpus = tmp_path / "corpus"
-    unpunctuated(corpus / "one-line.txt", 2)
+    unpunctuated(corpus / "one-line.txt", 20)
     good(corpus / "plan.txt", "独特词甲")
     report = build_index([corpus], tmp_path / "index", workers=1)
     assert report.documents == 2 and not report.errors
     kb = KnowledgeBase(tmp_path / "index")
     assert kb.search("独特词甲").hits
-    assert all(len(h.text) <= 800 for h in kb.search("交通").hits)  # cut into passages, not one 2 MB hit
+    hits = kb.search("交通").hits
+    assert hits and all(len(h.text) <= 800 for h in hits)  # cut into passages, not one 20 MB hit
+
+
+def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_size(tmp_path: Path) -> None:
+    """Linear, whatever the size: twice the line, twice the passages, none over the chunker's hard
+    limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~10 s
+    on one core; see the README)."""
+    from kb.chunker import HARD_MAX, chunk
+    from kb.loaders import load_document
+
+    counts = []
+    for mb in (0.5, 1):
+        unpunctuated(tmp_path / f"{mb}" / "line.txt", mb)
+        doc = load_document(tmp_path / f"{mb}" / "line.txt", tmp_path / f"{mb}")
+        passages = chunk(doc).passages
+        assert max(p.end - p.start for p in passages) <= HARD_MAX
+        assert "".join(doc.body[p.start:p.end] for p in passages) == doc.body  # nothing dropped
+        counts.append(len(passages))
+    assert 1.9 <= counts[1] / counts[0] <= 2.1, counts
+
+
+@pytest.mark.parametrize("unit", ["www.a.cn", "www.a.cn来源", "上一页", "记者ab摄", "发布时间：", "1,234"])
+def test_a_long_line_of_page_chrome_patterns_is_read_as_text_in_linear_time(tmp_path: Path, unit: str) -> None:
+    """A page-chrome pattern run over a long line cost far more than linear time (``www.a.cn``
+    repeated over 320 KB: 77 s); a line over 300 characters is text, never chrome."""
+    from kb.loaders import load_document
+
+    (tmp_path / "x.txt").write_text("某县交通工作报告\n" + unit * (2**20 // len(unit.encode())), encoding="utf-8")
+    doc = load_document(tmp_path / "x.txt", tmp_path)
+    assert unit * 100 in doc.body
+
+
+def test_the_words_indexed_are_the_words_of_the_analyzer_over_real_passages() -> None:
+    """``analysis.word_texts`` (what indexing uses, without a token object per word) gives exactly
+    the texts of ``analysis.words``."""
+    from kb import analysis
+    from kb.chunker import chunk
+    from kb.loaders import load_document
+
+    for path in sorted((REPO / "corpus").glob("*.txt"))[:8]:
+        doc = load_document(path, path.parent)
+        body = analysis.fold(doc.body)
+        for p in chunk(doc).passages:
+            text = body[p.start:p.end]
+            assert analysis.word_texts(text, folded=True) == [t.text for t in analysis.words(text, folded=True)]
+    for text in ("原 油 1.37 亿吨，发 电 量", " 1,234.56 万元 3.2‰ ", "G228治超站、S1线、2024-06-07", "　"):
+        assert analysis.word_texts(text) == [t.text for t in analysis.words(text)]
 
 
 def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose chunking never ends (here a chunker stuck on it: reading no file is slow enough
+    any more to test this with a real one) is stopped at its budget."""
+    import time
+
+    import kb.indexer
+
     corpus = tmp_path / "corpus"
-    unpunctuated(corpus / "slow.txt", 4)
+    unpunctuated(corpus / "slow.txt", 0.1)
     good(corpus / "plan.txt", "独特词甲")
     build_index([corpus], tmp_path / "warm", workers=1)  # imports and dictionaries loaded, outside the budget
+    real_chunk = kb.indexer.chunk
+
+    def stuck_on_slow(document):
+        if document.doc_id == "slow":
+            stop = time.monotonic() + 60  # bounded, should the budget fail to stop it
+            while time.monotonic() < stop:
+                pass
+        return real_chunk(document)
+
+    monkeypatch.setattr(kb.indexer, "chunk", stuck_on_slow)
     monkeypatch.setenv("KB_FILE_TIME_BUDGET", "0.25")
     report = build_index([corpus], tmp_path / "index", workers=1)
     assert [(Path(e.path).name, "time budget" in e.reason) for e in report.errors] == [("slow.txt", True)]

@@ -2,8 +2,9 @@
 missing or garbage version.
 
 - a search gives a clear ``IndexDamagedError`` (503 on the web, JSON under ``/api/``), never a
-  traceback; a truncated or missing file is caught on open (sizes against the manifest), so it never
-  gives a different answer; a same-size corruption may go unnoticed by a search, but not by ``kb check``;
+  traceback; a truncated or missing file is caught on open (sizes against the manifest), and so is a
+  same-size corruption (SHA-1s: of small files on open, of large ones on a thread after it, a new
+  version swapped in only once found whole), so it never gives a different answer;
 - ``kb check`` names what is damaged; ``kb build`` finds it (checksums) and rebuilds in full;
 - a server holding the last good version keeps serving it when CURRENT moves to a damaged one.
 """
@@ -49,12 +50,13 @@ def version_of(index_dir: Path) -> Path:
 
 
 def kinds(version: Path) -> list[str]:
-    """One file of each kind the version holds (postings, text, per-row arrays, vocabulary, Whoosh, docs)."""
+    """One file of each kind the version holds (postings, text, per-row arrays, vocabulary, Whoosh, docs,
+    the manifest)."""
     seg = next(p for p in version.iterdir() if p.name.startswith("seg-"))
     names = [f"{seg.name}/{n}" for n in ("text.bin", "text_offsets.npy", "words.rows.npy", "words.keys.npy",
                                          "words.offsets.npy", "grams.rows.npy", "pnums.npy", "vocab.txt")]
     names += [p.name for p in version.iterdir() if p.suffix in (".seg", ".toc")]
-    return names + ["docs/mission.json"]
+    return names + ["docs/mission.json", "manifest.json"]
 
 
 def damage(path: Path, how: str) -> None:
@@ -79,14 +81,10 @@ def test_each_kind_of_index_file_damaged_gives_a_clear_error_and_build_repairs_i
         index_dir = tmp_path / f"{how}-{rel.replace('/', '_')}"
         shutil.copytree(source, index_dir)
         damage(version_of(index_dir) / rel, how)
-        try:
-            got = answers(index_dir)
+        with pytest.raises(IndexDamagedError) as caught:
+            answers(index_dir)
             KnowledgeBase(index_dir).document("mission")
-        except IndexDamagedError as exc:
-            assert "damaged" in str(exc) and str(index_dir) not in str(exc), str(exc)
-        else:  # unnoticed by a search: only a same-size corruption may be, and never a file cut short
-            assert how in ("garbage", "flip"), (rel, how, "a truncated or missing file went unnoticed")
-            del got
+        assert "damaged" in str(caught.value) and str(index_dir) not in str(caught.value), str(caught.value)
         found = verify_version(version_of(index_dir), full=True)
         assert found and rel in found[0], (rel, how, found)
         report = build_index([corpus], index_dir, workers=1)
@@ -166,3 +164,115 @@ def test_the_server_keeps_serving_its_last_good_version(good: tuple[Path, Path, 
     (index_dir / "CURRENT").write_bytes(b"\x00\xff")
     serving._checked = 0.0
     assert serving.search("交通").total == expected[0][0]
+
+
+@pytest.fixture
+def checked_later(monkeypatch: pytest.MonkeyPatch):
+    """Large files (here: over 2 KB) checked on a thread after the version opened, as at scale."""
+    import threading
+
+    import kb.store
+
+    monkeypatch.setattr(kb.store, "SMALL_FILE", 2048)
+    monkeypatch.setattr(kb.store, "CHECK_NOW_BYTES", 0)
+    gate = threading.Event()  # checking the large files waits for it: the test decides when it is done
+    real = kb.store.VersionCheck._sha1_damage
+
+    def held(self, names):
+        if names and names is self._later:
+            gate.wait(30)
+        return real(self, names)
+
+    monkeypatch.setattr(kb.store.VersionCheck, "_sha1_damage", held)
+    return gate
+
+
+def large_file(version: Path) -> str:
+    seg = next(p for p in version.iterdir() if p.name.startswith("seg-"))
+    return f"{seg.name}/text.bin"
+
+
+def test_a_flipped_byte_in_a_large_file_found_after_opening_is_a_clear_error(
+        good: tuple[Path, Path, list], tmp_path: Path, checked_later) -> None:
+    from web import create_app
+
+    _corpus, source, _expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    rel = large_file(version_of(index_dir))
+    assert (version_of(index_dir) / rel).stat().st_size > 2048
+    damage(version_of(index_dir) / rel, "flip")
+    kb = KnowledgeBase(index_dir)  # opens: sizes and small files whole, the large ones not yet checked
+    assert not kb._open.check.done.is_set()
+    checked_later.set()
+    assert kb._open.check.done.wait(30) and rel in kb._open.check.damage[0]
+    with pytest.raises(IndexDamagedError, match="checksum differs"):
+        kb.search("交通")
+    with pytest.raises(IndexDamagedError):
+        kb.document("mission")
+    # the server waits for the check before it answers: never an answer from the damaged version
+    app = create_app({"KB_INDEX": str(index_dir), "TESTING": True}).test_client()
+    page = app.get("/search?q=交通")
+    assert page.status_code == 503 and "索引已损坏" in page.get_data(as_text=True)
+    assert "Traceback" not in page.get_data(as_text=True) and str(tmp_path) not in page.get_data(as_text=True)
+    api = app.get("/api/search?q=交通")
+    assert api.status_code == 503 and "damaged" in api.get_json()["error"]
+
+
+def test_a_new_version_is_swapped_in_only_once_its_large_files_are_checked_whole(
+        good: tuple[Path, Path, list], tmp_path: Path, checked_later, capsys: pytest.CaptureFixture) -> None:
+    corpus, source, expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    checked_later.set()
+    serving = KnowledgeBase(index_dir)
+    assert serving._open.check.done.wait(30) and not serving._open.check.damage
+    checked_later.clear()
+    # a damaged version swapped in: the one open goes on answering, also after the check found it
+    bad = index_dir / "v-99999999T000000-1-000001"
+    shutil.copytree(version_of(index_dir), bad)
+    damage(bad / large_file(bad), "flip")
+    (index_dir / "CURRENT").write_text(bad.name + "\n")
+    serving._checked = 0.0
+    assert [(r.total, [h.passage_id for h in r.hits]) for r in (serving.search(q, page_size=20) for q in QUERIES)] \
+        == expected and serving.version != bad.name  # opened, being checked: not served yet
+    checked_later.set()
+    assert serving._pending.check.done.wait(30)
+    serving._checked = 0.0
+    assert serving.search("交通").total == expected[0][0] and serving.version != bad.name
+    assert f"not switching to {bad.name}: damaged" in capsys.readouterr().err
+    serving._checked = 0.0
+    assert serving.search("交通").total == expected[0][0] and serving._pending is None  # never reopened
+    # a whole new version is swapped in once checked
+    (corpus / "extra.txt").write_text("某县交通补充说明\n\n一、情况\n独特词庚推进。\n", encoding="utf-8")
+    try:
+        checked_later.clear()
+        build_index([corpus], index_dir, workers=1)
+        serving._checked = 0.0
+        assert not serving.search("独特词庚").hits  # still the version open: the new one is being checked
+        checked_later.set()
+        assert serving._pending.check.done.wait(30)
+        serving._checked = 0.0
+        assert serving.search("独特词庚").hits and serving.version == version_of(index_dir).name
+    finally:
+        (corpus / "extra.txt").unlink()
+
+
+def test_a_changed_byte_in_the_manifest_that_still_parses_is_found(good: tuple[Path, Path, list],
+                                                                   tmp_path: Path) -> None:
+    """A title changed by one character is still a JSON manifest: its own SHA-1 finds it."""
+    corpus, source, expected = good
+    index_dir = tmp_path / "index"
+    shutil.copytree(source, index_dir)
+    path = version_of(index_dir) / "manifest.json"
+    raw = path.read_bytes()
+    title = "某县2024年交通工作计划".encode()
+    assert title in raw
+    path.write_bytes(raw.replace(title, "某县2025年交通工作计划".encode()))
+    __import__("json").loads(path.read_bytes())  # still a manifest to any JSON reader
+    with pytest.raises(IndexDamagedError, match="manifest.json is damaged .content changed"):
+        KnowledgeBase(index_dir)
+    assert "manifest.json" in verify_version(version_of(index_dir), full=True)[0]
+    report = build_index([corpus], index_dir, workers=1)
+    assert report.damage and report.full
+    assert answers(index_dir) == expected

@@ -19,7 +19,8 @@ from conftest import CORPUS, MISSION_PATH, shared_path
 from kb import textindex
 from kb.chunker import chunk
 from kb.cli import main
-from kb.docmeta import describe, heading_year, short_place
+from kb.docmeta import describe, heading_year
+from kb.places import short_place
 from kb.indexer import build_index, current_version, read_manifest
 from kb.loaders import load_document
 from kb.ngrams import PNUM_SHIFT

@@ -66,9 +66,26 @@ def test_round_trip(value: Decimal, unit: str, suffix: str) -> None:
     amount = value.scaleb(UNITS[unit])
     for form in equivalents(text):
         assert form != text and form.endswith(suffix)
-        other = next(u for u in UNITS if form[: len(form) - len(suffix)].endswith(u))
+        other = next((u for u in UNITS if form[: len(form) - len(suffix)].endswith(u)), "")  # "": a plain count
+        assert other or (suffix and 10000 <= amount < 10 ** 6)
         number = Decimal(form[: len(form) - len(suffix) - len(other)])
-        assert number.scaleb(UNITS[other]) == amount
+        assert number.scaleb(UNITS.get(other, 0)) == amount
         assert "e" not in str(number).lower() and not (("." in str(number)) and str(number).endswith("0"))
         if Decimal("0.1") <= value < Decimal(10) ** 6:  # written either way: the way back is given too
             assert text in equivalents(form)
+
+
+@pytest.mark.parametrize("text, forms", [
+    ("17900项", ("1.79万项",)),
+    ("1.79万项", ("17900项",)),
+    ("120000人次", ("12万人次",)),
+    ("2,500,000吨", ("250万吨",)),
+    ("12万元", ("120000元",)),
+])
+def test_a_plain_count_and_its_form_in_wan(text: str, forms: tuple[str, ...]) -> None:
+    assert set(equivalents(text)) >= set(forms)
+
+
+@pytest.mark.parametrize("text", ["20230101日", "12345", "9999项", "10000年", "50000%", "0.5万项", "1.23456万项"])
+def test_no_plain_form_for_dates_bare_numbers_or_small_counts(text: str) -> None:
+    assert not any(not any(u in f for u in UNITS) for f in equivalents(text))

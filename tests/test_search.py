@@ -202,8 +202,10 @@ def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_give
 
     kb = KnowledgeBase(built_index)
     opened = kb._current()
-    cases = parse_eval_lines((Path(__file__).parent / "eval-typed.tsv").read_text(encoding="utf-8").splitlines())
-    queries = [c.query for c in cases] + ["综合交通投资 -太龙", "\"重点工程\" 2023", "公交 OR 出租车"]
+    cases = [c for name in ("typed", "archive", "mixed", "heldout") for c in parse_eval_lines(
+        (Path(__file__).parent / f"eval-{name}.tsv").read_text(encoding="utf-8").splitlines())]
+    queries = [c.query for c in cases] + ["综合交通投资 -太龙", "\"重点工程\" 2023", "公交 OR 出租车",
+                                          "海南 2019年政府工作报告 分解任务", "温岭 2023年 工作 报告 交通"]
     for q in queries:
         query = compile_query(parse_query(q))
         allowed = opened.allowed(query.doc_ids, query.years, query.dates)
@@ -225,3 +227,69 @@ def test_the_query_path_imports_no_build_code() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index: Path) -> None:
+    """``_rows_holding`` (sorted row lists intersected) counts what ``_Scorer.term(...).match`` holds."""
+    import dataclasses
+
+    from kb import understand
+    from kb.evaluate import parse_eval_lines
+    from kb.scoring import _Lookups, _Scorer, term_rows
+    from kb.search import _rows_holding
+
+    opened = KnowledgeBase(built_index)._current()
+    reads = _Lookups(opened.text)
+    everything = _Scorer(opened.text, None, reads)
+    options = dataclasses.replace(understand.DEFAULT, synonyms=False)
+    pieces = {p for name in ("typed", "mixed") for c in parse_eval_lines(
+        (Path(__file__).parent / f"eval-{name}.tsv").read_text(encoding="utf-8").splitlines())
+        for p in c.query.replace('"', " ").split()}
+    counted = 0
+    for piece in sorted(pieces):
+        term = understand.make_term(piece, False, True, options)
+        if term is None:
+            continue
+        scoped = _Scorer(opened.text, term_rows(reads, [term]), reads)
+        expected = int(np.count_nonzero(scoped.term(term).match & scoped.local(opened.text.live)))
+        assert _rows_holding(everything, term) == expected, piece
+        counted += expected > 0
+    assert counted > 50  # most pieces are found: the comparison is not between empty answers
+
+
+def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(built_index: Path) -> None:
+    """``_pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
+    from kb.search import _pnum_column
+
+    kb = KnowledgeBase(built_index)  # (kept: the reader closes with it)
+    reader = kb._current().reader
+    compared = 0
+    for sub, _offset in reader.leaf_readers():
+        slow = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
+        fast = _pnum_column(sub)
+        assert fast.dtype == np.uint64 and np.array_equal(fast, slow)
+        compared += slow.size
+    assert compared > 1000
+
+
+def test_a_warm_knowledge_base_readies_the_spelling_tables_on_a_thread(built_index: Path) -> None:
+    import threading
+
+    kb = KnowledgeBase(built_index, warm=True)
+    for thread in [t for t in threading.enumerate() if t.name == "kb-warm"]:
+        thread.join(30)
+    speller = kb._current()._speller
+    assert speller and speller._tables is not None  # built before any query asked for a correction
+    cold = KnowledgeBase(built_index)
+    assert cold._current()._speller is False  # (not built until a query needs it)
+
+
+def test_only_a_word_few_passages_hold_has_its_parts_stand_in(built_index: Path) -> None:
+    from kb.scoring import PARTS_MAX_SHARE, _Lookups, uses_parts
+    from kb.understand import Unit
+
+    kb = KnowledgeBase(built_index)
+    reads = _Lookups(kb._current().text)
+    common, rare = Unit("工作", ("工", "作")), Unit("办件量", ("办件", "件量"))
+    assert reads.unit_count(common) > PARTS_MAX_SHARE * reads.ix.live_count and not uses_parts(reads, common)
+    assert uses_parts(reads, rare) and not uses_parts(reads, Unit("办件量"))

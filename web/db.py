@@ -30,7 +30,8 @@ class _Holder:
         if kb is None:
             with self.lock:
                 if self.kb is None:
-                    self.kb = KnowledgeBase(self.index_dir)  # IndexMissingError until `kb build` ran
+                    # a served answer never comes from a version whose checksums were not found whole
+                    self.kb = KnowledgeBase(self.index_dir, wait_for_checks=True, warm=True)  # IndexMissingError until `kb build` ran
                 kb = self.kb
         return kb
 
