@@ -49,6 +49,7 @@ from kb import understand
 from kb.query import ParsedQuery, parse_query
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions, Term
 from kb.places import NATIONAL_WORDS, place_words
+from kb.whooshread import pnum_column
 from kb.synonyms import plan_period
 from kb.textindex import TextIndex
 from kb.rerank import rank
@@ -140,7 +141,7 @@ class _Version:
         # Whoosh numbers documents by segment; rows are joined to them through the pnum column
         pnums, docnums = [], []
         for sub, offset in reader.leaf_readers():
-            column = _pnum_column(sub)
+            column = pnum_column(sub)
             alive = np.fromiter(sub.all_doc_ids(), dtype=np.int64)
             pnums.append(column[alive])
             docnums.append(alive + offset)
@@ -741,28 +742,6 @@ def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
     if not factors:
         return None
     return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
-
-
-def _pnum_column(sub) -> np.ndarray:
-    """One Whoosh segment's ``pnum`` column as an array, read in one piece: the column is a run of
-    big-endian 8-byte numbers (``NumericColumn("Q")``), one per document up to the last one written
-    (the rest are the default, 0). Read value by value it took ~0.7 s per open at lawtext-gov scale.
-    Any other reader (a later Whoosh) is read value by value, as before."""
-    reader = sub.column_reader("pnum", translate=False)  # the numbers as stored (a COLUMN field: the same)
-    count = sub.doc_count_all()
-    try:
-        from whoosh.columns import NumericColumn
-
-        if type(reader) is NumericColumn.Reader and reader._fixedlen == 8 and reader._typecode == "Q":
-            n = min(reader._count, count)
-            values = np.zeros(count, np.uint64)
-            if n:
-                raw = reader._dbfile.get(reader._basepos, n * 8)
-                values[:n] = np.frombuffer(raw, dtype=">u8", count=n)
-            return values
-    except (AttributeError, ImportError, ValueError):
-        pass
-    return np.fromiter(reader, dtype=np.uint64, count=count)
 
 
 def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:

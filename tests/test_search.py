@@ -257,21 +257,6 @@ def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index
     assert counted > 50  # most pieces are found: the comparison is not between empty answers
 
 
-def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(built_index: Path) -> None:
-    """``_pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
-    from kb.search import _pnum_column
-
-    kb = KnowledgeBase(built_index)  # (kept: the reader closes with it)
-    reader = kb._current().reader
-    compared = 0
-    for sub, _offset in reader.leaf_readers():
-        slow = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
-        fast = _pnum_column(sub)
-        assert fast.dtype == np.uint64 and np.array_equal(fast, slow)
-        compared += slow.size
-    assert compared > 1000
-
-
 def test_a_warm_knowledge_base_readies_the_spelling_tables_on_a_thread(built_index: Path) -> None:
     import threading
 

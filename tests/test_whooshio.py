@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import whoosh
 from whoosh.fields import ID, TEXT, Schema
@@ -38,6 +39,29 @@ def test_only_the_adapter_calls_whooshs_private_writing_api() -> None:
     users = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*.py")
                    if private.search(p.read_text(encoding="utf-8")))
     assert users == ["kb/whooshio.py"]
+
+
+def test_only_the_reading_adapter_reads_whooshs_internals() -> None:
+    private = re.compile(r"\._dbfile\b|\._basepos\b|\._fixedlen\b|\._typecode\b")
+    users = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*.py")
+                   if private.search(p.read_text(encoding="utf-8")))
+    assert users == ["kb/whooshread.py"]
+
+
+def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(built_index: Path) -> None:
+    """``kb.whooshread.pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
+    from kb.search import KnowledgeBase
+    from kb.whooshread import pnum_column
+
+    kb = KnowledgeBase(built_index)  # (kept: the reader closes with it)
+    reader = kb._current().reader
+    compared = 0
+    for sub, _offset in reader.leaf_readers():
+        slow = np.fromiter(sub.column_reader("pnum"), dtype=np.uint64, count=sub.doc_count_all())
+        fast = pnum_column(sub)
+        assert fast.dtype == np.uint64 and np.array_equal(fast, slow)
+        compared += slow.size
+    assert compared > 1000
 
 
 def _folder(tmp_path: Path) -> Path:
