@@ -1,6 +1,6 @@
 """Matching rows → facet counts: the years they report on, the documents' types and places.
 
-A passage counts for a year the way the ``year:`` filter lets it through (:meth:`kb.search._Version.rows_about`):
+A passage counts for a year the way the ``year:`` filter lets it through (:meth:`kb.version._Version.rows_about`):
 its section's year when a heading states one, else every year its document reports on. So clicking
 a year whose count is *n* shows *n* passages. Types and places are the document's (:mod:`kb.docmeta`).
 
@@ -15,8 +15,6 @@ a year whose count is *n* shows *n* passages. Types and places are the document'
 """
 
 from __future__ import annotations
-
-from collections import Counter
 
 import numpy as np
 

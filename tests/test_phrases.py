@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kb import analysis
-from kb.search import KnowledgeBase, _Scorer
+from kb.scoring import _Scorer
+from kb.search import KnowledgeBase
 from kb.understand import make_term
 
 

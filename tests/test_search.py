@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 import kb.scoring as scoring
-import kb.search as search
 from kb.indexer import build_index
 from kb.search import KnowledgeBase
 
@@ -186,7 +185,7 @@ def test_a_term_found_contiguously_ranks_above_its_words_apart(kb: KnowledgeBase
 def test_whole_words_rank_above_character_runs(kb: KnowledgeBase) -> None:
     """治超 is a dictionary word in two passages; no passage holds it only as characters, so compare
     the score a word match gets with what the same passage gets from the characters alone."""
-    scorer = search._Scorer(kb._open.text)
+    scorer = scoring._Scorer(kb._open.text)
     score, content, match = scorer.word("治超")
     rows = np.nonzero(match)[0]
     assert rows.size == 2 and (content[rows] > 0).all()  # found as a word in the text of both
@@ -197,7 +196,8 @@ def test_whole_words_rank_above_character_runs(kb: KnowledgeBase) -> None:
 def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_gives(built_index: Path) -> None:
     """The fast path (vectors over the rows holding a query word) against the plain one (every row)."""
     from kb.evaluate import parse_eval_lines
-    from kb.search import _preference, evaluate
+    from kb.scoring import evaluate
+    from kb.search import _preference
     from kb.understand import compile_query, parse_query
 
     kb = KnowledgeBase(built_index)
@@ -236,7 +236,7 @@ def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index
     from kb import understand
     from kb.evaluate import parse_eval_lines
     from kb.scoring import _Lookups, _Scorer, term_rows
-    from kb.search import _rows_holding
+    from kb.respell import _rows_holding
 
     opened = KnowledgeBase(built_index)._current()
     reads = _Lookups(opened.text)

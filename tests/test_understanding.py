@@ -192,7 +192,7 @@ def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> 
     kb = KnowledgeBase(index)
     # the 2009 report's section about 2009 sets its targets; the 2010 report reviews what was done
     assert "8201亿元" in kb.search("2009年 生产总值").hits[0].text
-    import kb.search as front  # with planning sections weighed as sections reviewing the year: the targets
+    import kb.version as front  # with planning sections weighed as sections reviewing the year: the targets
 
     original = front.YEAR_PLANNED_SECTION
     front.YEAR_PLANNED_SECTION = front.YEAR_SECTION
@@ -279,7 +279,7 @@ def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: P
 
 
 def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeypatch) -> None:
-    import kb.search as front
+    import kb.version as front
     from kb.indexer import build_index
 
     corpus = tmp_path / "corpus"

@@ -17,7 +17,7 @@ from whoosh.query import And, Phrase, Term
 
 from kb import analysis
 from kb.analyzer import ChineseAnalyzer, ChineseTokenizer, FoldFilter
-from kb.search import _Version
+from kb.version import _Version
 from kb.store import current_version
 
 from conftest import CORPUS, MISSION_DOC, MISSION_PATH, REPO, SHARED
