@@ -266,8 +266,9 @@ def term_rows(lookups: _Lookups, terms: list[Term]) -> np.ndarray:
     def add_term(term: Term) -> None:
         if term.phrase:  # what contains() looks at: pairs within each run of CJK characters
             exact = _phrase_candidates(lookups.ix, term.text)
-            if exact is not None:
+            if exact is not None:  # every row that can hold the phrase (its words' rows only score)
                 seen[exact] = True
+                return
         elif term.cjk:
             seen[lookups.char_rows(term.cjk)] = True
         for w in dict.fromkeys(term.words):
@@ -388,8 +389,8 @@ class _Scorer:
         for rows in candidates:
             at = self.place(rows)[0]  # only this scorer's rows are read
             todo = at[~match[at]]
-            for pos, row in zip(todo.tolist(), self.global_rows(todo).tolist()):
-                if _contains(ix.text(row), term.core):
+            for pos, text in zip(todo.tolist(), ix.texts(self.global_rows(todo))):
+                if _contains(text, term.core):
                     match[pos] = True
         return match
 

@@ -278,3 +278,13 @@ def test_only_a_word_few_passages_hold_has_its_parts_stand_in(built_index: Path)
     common, rare = Unit("工作", ("工", "作")), Unit("办件量", ("办件", "件量"))
     assert reads.unit_count(common) > PARTS_MAX_SHARE * reads.ix.live_count and not uses_parts(reads, common)
     assert uses_parts(reads, rare) and not uses_parts(reads, Unit("办件量"))
+
+
+def test_reading_many_passages_at_once_gives_each_its_own_text(built_index: Path) -> None:
+    """``TextIndex.texts`` reads runs of nearby passages in one piece: the same bytes as one by one,
+    in the order asked, repeats included."""
+    kb = KnowledgeBase(built_index)
+    ix = kb._current().text
+    rng = np.random.default_rng(7)
+    for rows in (np.arange(ix.size), rng.choice(ix.size, 300), np.array([ix.size - 1, 0, 0, 5]), np.array([], np.int64)):
+        assert ix.texts(rows) == [ix.text(int(r)) for r in rows]
