@@ -28,12 +28,18 @@ def _passage_with(kb: KnowledgeBase, doc_id: str, needle: str) -> str:
     return next(p["passage_id"] for p in data["passages"] if needle in data["body"][p["start"]:p["end"]])
 
 
-def test_an_edited_passage_keeps_its_link(tmp_path: Path) -> None:
+def _built(tmp_path: Path) -> tuple[Path, Path]:
+    """The mission-like document and one other, built: (corpus folder, index folder)."""
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     (corpus / "wl.txt").write_text(TEXT, encoding="utf-8")
     (corpus / "other.txt").write_text("另一份文档\n一、总则\n" + "交通运输工作稳步推进。" * 10, encoding="utf-8")
     build_index([corpus], index, workers=1)
+    return corpus, index
+
+
+def test_an_edited_passage_keeps_its_link(tmp_path: Path) -> None:
+    corpus, index = _built(tmp_path)
     kb = KnowledgeBase(index)
     old_id = _passage_with(kb, "wl", "非现执法")
     bus_id = _passage_with(kb, "wl", "公交线路")
@@ -72,11 +78,7 @@ def test_an_edited_passage_keeps_its_link(tmp_path: Path) -> None:
 
 
 def test_a_removed_document_is_gone_with_its_title(tmp_path: Path) -> None:
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    corpus.mkdir()
-    (corpus / "wl.txt").write_text(TEXT, encoding="utf-8")
-    (corpus / "other.txt").write_text("另一份文档\n一、总则\n" + "交通运输工作稳步推进。" * 10, encoding="utf-8")
-    build_index([corpus], index, workers=1)
+    corpus, index = _built(tmp_path)
     pid = _passage_with(KnowledgeBase(index), "wl", "公交线路")
     (corpus / "wl.txt").unlink()
     build_index([corpus], index, workers=1)
