@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,27 @@ class Page:
     def js(self, expression: str, arg: Any = None) -> Any:
         return self.page.evaluate(expression, arg)
 
+    def wait(self, expression: str, arg: Any = None) -> None:
+        """Poll ``expression`` from the test side until it is truthy (TIMEOUT_MS at most).
+
+        Not ``page.wait_for_function``: when its predicate is not true on the first try, Playwright
+        re-evaluates it inside the page with ``eval``, which the app's CSP (no 'unsafe-eval') refuses;
+        a test then fails on timing alone. ``page.evaluate`` runs over the DevTools protocol, outside CSP.
+        """
+        from playwright.sync_api import Error
+
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while True:
+            try:
+                if self.page.evaluate(expression, arg):
+                    return
+            except Error as e:  # a navigation replaced the page between two polls: try the new one
+                if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                    raise
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still false after {TIMEOUT_MS} ms: {expression}")
+            self.page.wait_for_timeout(50)
+
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
         self.page.screenshot(path=str(ARTIFACTS / name))
@@ -164,7 +186,7 @@ def test_search_keyboard_open_hit_and_copy_citation(desktop: Page) -> None:
     assert desktop.js("document.querySelector(':target').id") == anchor
     assert desktop.js(IN_VIEWPORT, anchor)
     assert page.locator(f"#{anchor} mark").count() > 0
-    page.wait_for_function(TOC_MARKS_SECTION_OF, arg=anchor)
+    desktop.wait(TOC_MARKS_SECTION_OF, arg=anchor)
     desktop.shot("doc-desktop.png")
 
     # 复制引用 copies text, 《title》, section path, date and the absolute permalink
@@ -214,13 +236,13 @@ def test_toc_links_section_links_and_slash_key(desktop: Page) -> None:
     page.locator('.toc-nav a[data-section="s2-3"]').click()
     page.wait_for_url("**#s2-3")
     assert desktop.js(IN_VIEWPORT, "s2-3")
-    page.wait_for_function("document.querySelector('.toc-nav a.current').dataset.section === 's2-3'")
+    desktop.wait("document.querySelector('.toc-nav a.current').dataset.section === 's2-3'")
 
     # previous/next section links
     page.locator("#s1 > .sec-nav .sec-next").click()
     page.wait_for_url("**#s2")
     assert desktop.js(IN_VIEWPORT, "s2")
-    page.wait_for_function("document.querySelector('.toc-nav a.current').dataset.section.startsWith('s2')")
+    desktop.wait("document.querySelector('.toc-nav a.current').dataset.section.startsWith('s2')")
 
     # "/" focuses the search box from anywhere; Enter searches
     page.locator("h1").click()
@@ -244,8 +266,8 @@ def test_phone_layout_folds_the_toc(phone: Page) -> None:
     page.wait_for_url("**/doc/**#p-*")
     anchor = page.url.split("#", 1)[1]
     assert not phone.js("document.querySelector('.toc').open")  # folded away on a narrow screen
-    page.wait_for_function(IN_VIEWPORT, arg=anchor)  # and the passage is still in view
-    page.wait_for_function(TOC_MARKS_SECTION_OF, arg=anchor)
+    phone.wait(IN_VIEWPORT, arg=anchor)  # and the passage is still in view
+    phone.wait(TOC_MARKS_SECTION_OF, arg=anchor)
     assert page.locator(".toc-current").inner_text()  # the folded TOC names the current section
     assert fits_screen(phone)
     phone.shot("doc-phone.png")
@@ -506,7 +528,7 @@ def test_phone_document_header_and_no_js_toc(phone: Page, browser: Any, server: 
     phone.goto(page.locator(".hit-link").first.get_attribute("href"))
     page.wait_for_url("**/doc/**#p-*")
     anchor = page.url.split("#", 1)[1]
-    page.wait_for_function(IN_VIEWPORT, arg=anchor)
+    phone.wait(IN_VIEWPORT, arg=anchor)
     bar = page.locator(".doc-bar")
     assert bar.is_visible() and "温岭市交通运输局2023年度工作总结" in bar.inner_text()
     toc = page.locator(".toc-pane").bounding_box()
@@ -530,7 +552,7 @@ def test_results_as_you_type_wait_for_ime_composition(desktop: Page) -> None:
     box = page.locator("#q")
     box.fill("")
     page.keyboard.type("四好农村路", delay=30)
-    page.wait_for_function("() => document.querySelector('.summary') && location.search.includes('%E5%9B%9B')")
+    desktop.wait("() => document.querySelector('.summary') && location.search.includes('%E5%9B%9B')")
     page.locator(".hit .snippet mark").first.wait_for()
     assert page.locator(".hit .snippet mark").first.inner_text() in "四好农村路"
     assert len(requests) <= 2  # debounced: not a request per character
@@ -551,11 +573,11 @@ def test_results_as_you_type_wait_for_ime_composition(desktop: Page) -> None:
       q.dispatchEvent(new InputEvent('input', {data: '治超', isComposing: true, inputType: 'insertCompositionText'}));
       q.dispatchEvent(new CompositionEvent('compositionend', {data: '治超'}));
     }""")
-    page.wait_for_function("() => location.search.includes('%E6%B2%BB%E8%B6%85')")
+    desktop.wait("() => location.search.includes('%E6%B2%BB%E8%B6%85')")
     page.locator(".hit").first.wait_for()
     assert len(requests) == 1
     # Enter shows results too, and the back button returns to the previous query's page
     box.fill("四好农村路")
     box.press("Enter")
-    page.wait_for_function("() => document.title.startsWith('四好农村路')")
+    desktop.wait("() => document.title.startsWith('四好农村路')")
     assert page.locator(".hit").count() > 0
