@@ -43,6 +43,7 @@ from whoosh import index as whoosh_index  # creating an empty index (public API)
 from kb import analysis, ngrams, successors, textindex, whooshio
 from kb.chunker import chunk
 from kb.docmeta import describe
+from kb.doctext import split_body
 from kb.errors import (BuildFailedError, FileChangedError, FileVanishedError, IndexBusyError, IndexDamagedError,
                        IndexMissingError, KbError, LoadError)
 from kb.store import (MANIFEST, check_index, current_version, manifest_bytes, read_manifest, sha1_path, verify_version,
@@ -52,10 +53,11 @@ from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
-FORMAT_VERSION = 7  # 7: Whoosh indexes content and heading (kb.schema); 6: 全国 for national issuers;
+FORMAT_VERSION = 8  # 8: a document's JSON keeps the text between passages only, no section paths (kb.doctext);
+# 7: Whoosh indexes content and heading (kb.schema); 6: 全国 for national issuers;
 # 5: place, type and years of documents, year of passages (kb.docmeta)
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
-SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
+SEGMENT_ROWS = 1 << 16  # a worker starts a new segment after this many passages (rows fit uint16) …
 SEGMENT_TEXT_BYTES = 64 << 20  # … or this much passage text (bounds a worker's memory: ~600 MB)
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
 FILE_TIME_BUDGET = 120.0  # seconds to read, decode and chunk one file ($KB_FILE_TIME_BUDGET); then it is skipped
@@ -626,10 +628,12 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
     postings = textindex.SegmentBuilder()
     text_segments: list[str] = []
 
-    def flush() -> None:  # bounded memory: a worker writes a segment every SEGMENT_ROWS passages
+    def flush() -> textindex.SegmentBuilder:  # bounded memory: a segment every SEGMENT_ROWS passages
         name = f"seg-{tmp.name.removeprefix('tmp-')}-{worker}-{len(text_segments)}"
         postings.write(tmp / name)
         text_segments.append(name)
+        writer.cut()  # the Whoosh segment ends where the text-index segment does
+        return textindex.SegmentBuilder()
     with whooshio.SideWriter(tmp, limitmb=128) as writer:
         for job in jobs:
             shown = printable_path(job.path)
@@ -660,13 +664,13 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
             except Exception as exc:  # a bug on one odd file must not lose the others; reported by name
                 item.outcome = FileError(shown, f"internal error while reading: {type(exc).__name__}: {exc}")
             else:
+                if postings.rows and postings.rows + len(chunked.passages) > SEGMENT_ROWS:
+                    postings = flush()  # a segment's rows stay under SEGMENT_ROWS: they fit its row type
                 filed = postings.add(chunked, job.fid, analysis.fold(chunked.document.body))
                 for row in index_rows(chunked, job.fid, filed):  # the same words, not cut again
                     writer.add(**row)
                 if postings.rows >= SEGMENT_ROWS or postings.text_bytes >= SEGMENT_TEXT_BYTES:
-                    flush()
-                    postings = textindex.SegmentBuilder()
-                    writer.cut()  # the Whoosh segment ends where the text-index segment does
+                    postings = flush()
                 doc_json = chunked_to_json(chunked)
                 (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
                                                                  encoding="utf-8")
@@ -722,10 +726,9 @@ def index_rows(chunked: Chunked, fid: int, filed: list[textindex.Filed]) -> list
     """The Whoosh documents for one chunked document, from the words its passages were ``filed``
     under in the text index (:meth:`kb.textindex.SegmentBuilder.add`): Whoosh indexes a list of
     strings as tokens (positions 0, 1, 2 …) and stores ``_stored_content``, the passage as written."""
-    doc = chunked.document
     return [{"passage_id": p.passage_id, "doc_id": p.doc_id, "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
              "content": f.words, "_stored_content": p.text, "heading": f.meta,
-             "data": {"t": doc.title, "d": doc.date, "sp": list(p.section_path), "a": p.anchor,
+             "data": {"sp": list(p.section_path), "a": p.anchor,  # title and date: the manifest's, once per document
                       "sa": p.section_anchor, "o": p.ordinal, "y": p.year}}
             for f in filed for p in (f.passage,)]
 
@@ -741,11 +744,11 @@ def chunked_to_json(chunked: Chunked) -> dict:
         "document": {"doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "date": doc.date,
                      "source": doc.source, "breadcrumb": doc.breadcrumb, "sha1": doc.sha1, "size": doc.size,
                      "place": doc.place, "type": doc.doctype, "years": list(doc.years)},
-        "body": doc.body,
+        "gaps": split_body(doc.body, chunked.passages),  # the passages' own text is Whoosh's stored content
         "preface": chunked.preface,
         "sections": [section_to_json(s) for s in chunked.sections],
         "passages": [{"passage_id": p.passage_id, "anchor": p.anchor, "start": p.start, "end": p.end,
-                      "section_anchor": p.section_anchor, "section_path": list(p.section_path), "year": p.year}
+                      "section_anchor": p.section_anchor, "year": p.year}  # its path: the section tree's
                      for p in chunked.passages],
     }
 

@@ -10,7 +10,7 @@ doc_id        the document's id                                      removing a 
 pnum          column: ``file_id << 20 | ordinal``                    joins the text index rows
 content       the passage text: stored, and indexed with positions   showing a hit; Whoosh search
 heading       the words of the document title and section path       Whoosh search
-data          title, date, section path, anchors (stored)            showing a hit
+data          section path, anchors, year (stored)                   showing a hit
 ============  =====================================================  ==========================
 
 ``content`` and ``heading`` are analysed by kb's Chinese analyzer (:mod:`kb.analyzer`), so stock

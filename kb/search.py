@@ -303,7 +303,8 @@ class KnowledgeBase:
                 raise GoneError(f"document {doc_id!r} was removed", gone.get("title", ""), gone.get("date", ""))
             raise NotFoundError(f"no document with id {doc_id!r}")
         entry = (self._manifest.get("checksums") or {}).get(f"docs/{doc_id}.json")
-        return _load_doc_json(str(self._version), doc_id, tuple(entry) if entry else None)
+        data = _load_doc_json(str(self._version), doc_id, tuple(entry) if entry else None)
+        return self._current().with_body(doc_id, data)
 
     def status(self) -> dict:
         """The served version: its name, when it was built, document and passage counts, failed files."""
@@ -415,18 +416,19 @@ def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str
     stored = opened.stored(row)
     data = stored.get("data") or {}
     text = stored.get("content", "")
+    doc = opened.manifest.get("docs", {}).get(stored["doc_id"], {})
     return Hit(
         passage_id=stored["passage_id"],
         doc_id=stored["doc_id"],
-        doc_title=data.get("t", ""),
-        date=data.get("d", ""),
+        doc_title=doc.get("title", data.get("t", "")),
+        date=doc.get("date", data.get("d", "")),
         section_path=tuple(data.get("sp", ())),
         text=text,
         snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
         anchor=data.get("a", ""),
         score=float(score),
         rank=rank_no,
-        source=opened.manifest.get("docs", {}).get(stored["doc_id"], {}).get("source", ""),
+        source=doc.get("source", ""),
     )
 
 
@@ -445,7 +447,7 @@ def _load_doc_json(version: str, doc_id: str, entry: tuple | None = None) -> dic
     where = f"{Path(version).name}/docs/{doc_id}.json"
     try:
         data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
-        data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)
+        data["document"], data["passages"], data["gaps"] if "body" not in data else None  # noqa: B018  (a document, not any JSON)
     except FileNotFoundError as exc:
         raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
     except (OSError, ValueError, KeyError, TypeError) as exc:

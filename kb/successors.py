@@ -25,6 +25,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from kb.doctext import passage_key
+
 REDIRECTS = "redirects.json"
 SIMILAR = 0.3  # Dice over character pairs: below this the texts are not one passage edited
 POSITION_WEIGHT = 0.5  # how much a move across the whole document costs, in Dice points
@@ -85,13 +87,41 @@ def read_redirects(version_dir: Path | None) -> dict:
     return {"passages": dict(data.get("passages", {})), "gone": dict(data.get("gone", {}))}
 
 
-def _passages(version_dir: Path, doc_id: str) -> list[tuple[str, str]] | None:
+def _passage_ids(version_dir: Path, doc_id: str) -> tuple[list[str], dict] | None:
+    """A document's passage ids, in order, and its JSON (``None`` if it cannot be read)."""
     try:
         data = json.loads((version_dir / "docs" / f"{doc_id}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    body = data.get("body", "")
-    return [(p["passage_id"], body[p["start"]:p["end"]]) for p in data.get("passages", [])]
+    return [p["passage_id"] for p in data.get("passages", [])], data
+
+
+class _Texts:
+    """Passage texts of one version, read from its Whoosh stored ``content`` (the text is stored
+    once, :mod:`kb.doctext`); an index of an older format still has them in each document's body."""
+
+    def __init__(self, version_dir: Path) -> None:
+        self.version_dir, self._ix = version_dir, None
+
+    def of(self, doc_id: str, data: dict) -> list[tuple[str, str]] | None:
+        passages = data.get("passages", [])
+        if "body" in data:
+            body = data["body"]
+            return [(p["passage_id"], body[p["start"]:p["end"]]) for p in passages]
+        try:
+            if self._ix is None:
+                from whoosh.index import open_dir
+
+                self._ix = open_dir(str(self.version_dir))
+            with self._ix.searcher() as searcher:
+                stored = {passage_key(f["passage_id"]): f.get("content", "") for f in searcher.documents(doc_id=doc_id)}
+            return [(p["passage_id"], stored[passage_key(p["passage_id"])]) for p in passages]
+        except Exception:  # noqa: BLE001  (no successors for an unreadable document; the build goes on)
+            return None
+
+    def close(self) -> None:
+        if self._ix is not None:
+            self._ix.close()
 
 
 def carry_forward(previous: Path | None, new_version: Path, old_docs: dict[str, dict], new_docs: dict[str, dict],
@@ -104,11 +134,18 @@ def carry_forward(previous: Path | None, new_version: Path, old_docs: dict[str, 
     moved: dict[str, str] = {}
     if previous is not None:
         candidates = set(old_docs) & set(new_docs) if changed is None else set(changed) & set(new_docs)
-        for doc_id in sorted(candidates):
-            before, after = _passages(previous, doc_id), _passages(new_version, doc_id)
-            if before is None or after is None or [p for p, _ in before] == [p for p, _ in after]:
-                continue
-            moved.update(successors(before, after))
+        texts_before, texts_after = _Texts(previous), _Texts(new_version)
+        try:
+            for doc_id in sorted(candidates):
+                before, after = _passage_ids(previous, doc_id), _passage_ids(new_version, doc_id)
+                if before is None or after is None or before[0] == after[0]:
+                    continue  # unchanged passages: no text needs reading
+                old_texts, new_texts = texts_before.of(doc_id, before[1]), texts_after.of(doc_id, after[1])
+                if old_texts is not None and new_texts is not None:
+                    moved.update(successors(old_texts, new_texts))
+        finally:
+            texts_before.close()
+            texts_after.close()
     gone = state["gone"]
     for doc_id, meta in old_docs.items():
         if doc_id not in new_docs:

@@ -229,12 +229,28 @@ def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarra
     if keys.size:
         starts = np.concatenate(([0], starts))
     distinct, offsets = keys[starts], np.append(starts, keys.size).astype(np.int64)
+    rows, tfs = narrowest(rows), None if tfs is None else narrowest(tfs)
     np.save(directory / f"{family}.keys.npy", distinct)
     np.save(directory / f"{family}.offsets.npy", offsets)
     np.save(directory / f"{family}.rows.npy", rows)
     if tfs is not None:
         np.save(directory / f"{family}.tfs.npy", tfs)
     return distinct, offsets
+
+
+def narrowest(values: np.ndarray) -> np.ndarray:
+    """Unsigned values in the narrowest type holding them all: a segment's rows (at most ``2**16`` of
+    them, ``kb.indexer.SEGMENT_ROWS``) as ``uint16`` and its term frequencies as ``uint8``, half and a
+    quarter of the bytes ``uint32``/``uint16`` take. Readers widen what they read (``astype``).
+
+    >>> [narrowest(np.array(v, np.uint32)).dtype.name for v in ([0, 65535], [65536], [3, 255], [])]
+    ['uint16', 'uint32', 'uint8', 'uint8']
+    """
+    top = int(values.max()) if values.size else 0
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype, copy=False)
+    return values
 
 
 # --- vocabulary: the words behind the hashes, for spelling correction (kb.spell) ---------------------

@@ -17,6 +17,7 @@ import numpy as np
 from whoosh.filedb.filestore import FileStorage
 
 from kb import analysis, facets
+from kb.doctext import join_body, passage_key, section_paths
 from kb.errors import IndexDamagedError, KbError
 from kb.models import PLAN_TYPE, Facet, FacetValue
 from kb.places import NATIONAL_WORDS, place_words
@@ -65,6 +66,7 @@ class _Version:
         self._plan_factors: dict[tuple[int, ...], np.ndarray | None] = {}  # the same, for plans named
         self._place_fids: dict[str, list[int]] | None = None  # folded place word → files of that place
         self._place_factors: dict[object, np.ndarray | None] = {}  # the same, for places named
+        self._bodies: dict[str, dict] = {}  # the last documents made whole (kb.doctext)
         self._speller = False  # not built yet
         self._speller_lock = threading.Lock()
         self.check = VersionCheck(path, {}).start()  # replaced by open(): its files' checksums
@@ -134,6 +136,39 @@ class _Version:
         """The stored Whoosh fields of a row's passage."""
         with self._reader_lock:
             return self.reader.stored_fields(int(self._docnums[row]))
+
+    def with_body(self, doc_id: str, data: dict) -> dict:
+        """A document's JSON made whole (:mod:`kb.doctext`): its ``body`` joined from the JSON's gaps and
+        Whoosh's passages, each passage's ``section_path`` from the section tree (kept for the last few
+        documents); an index of an older format stored both. Pieces that do not fit together are
+        damage (``IndexDamagedError``), never a different text."""
+        if "body" in data:
+            return data
+        whole = self._bodies.get(doc_id)
+        if whole is None:
+            try:
+                body = join_body(data["gaps"], data["passages"], self.passage_texts(doc_id))
+                paths = section_paths(data["sections"])
+                passages = [{**p, "section_path": paths[p["section_anchor"]]} for p in data["passages"]]
+            except (KeyError, ValueError, TypeError) as exc:
+                raise IndexDamagedError(f"index damaged: the text of document {doc_id} cannot be put back "
+                                        f"together ({type(exc).__name__}: {exc}): run `kb check`, then `kb build`") from exc
+            whole = {**data, "body": body, "passages": passages}
+            if len(self._bodies) >= 16:
+                self._bodies.pop(next(iter(self._bodies)))
+            self._bodies[doc_id] = whole
+        return whole
+
+    def passage_texts(self, doc_id: str) -> dict[str, str]:
+        """A document's passage texts as Whoosh stores them, by key (:func:`kb.doctext.passage_key`):
+        what :func:`kb.doctext.join_body` puts the body back together from."""
+        fid = self.fid_by_doc.get(doc_id)
+        if fid is None:
+            return {}
+        rows = np.flatnonzero((self.text.fids == fid) & self.text.live)
+        with self._reader_lock:
+            stored = [self.reader.stored_fields(int(self._docnums[row])) for row in rows.tolist()]
+        return {passage_key(f["passage_id"]): f.get("content", "") for f in stored}
 
     def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None,
                 dates: tuple[int, int] | None = None, types: tuple[str, ...] = (),

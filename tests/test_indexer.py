@@ -163,6 +163,27 @@ def test_a_worker_writes_a_new_segment_every_segment_rows(corpus: Path, index_di
     assert kb.search("专精特新企业").hits
 
 
+def test_a_segment_stays_within_segment_rows_and_files_its_rows_narrow(corpus: Path, index_dir: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker starts a new segment before a document would carry it past SEGMENT_ROWS (a document is
+    never split), so a segment's row numbers fit the narrowest type: at lawtext-gov scale ``uint16``
+    (2**16 rows), half the bytes of ``uint32``; here, under 256 rows, ``uint8``, term frequencies too."""
+    monkeypatch.setattr(indexer, "SEGMENT_ROWS", 12)
+    build(corpus, index_dir)
+    version = current_version(index_dir)
+    names = read_manifest(version)["segments"]
+    assert len(names) > 1
+    for name in names:
+        pnums = np.load(version / name / "pnums.npy")
+        documents = set((pnums >> np.uint64(20)).tolist())
+        assert len(pnums) <= 12 or len(documents) == 1 or name.endswith("merged"), (name, len(pnums))
+        for family in ("words", "meta", "grams", "metagrams"):
+            assert np.load(version / name / f"{family}.rows.npy").dtype == np.uint8, (name, family)
+        assert np.load(version / name / "words.tfs.npy").dtype == np.uint8
+    kb = KnowledgeBase(index_dir)
+    assert kb.search("综合交通投资").hits[0].text.startswith("一是交通投资")
+
+
 def _repeats(kb: KnowledgeBase) -> int:
     return sum(1 for d in kb.docs() for p in kb.document(d["doc_id"])["passages"] if p["anchor"].count("-") > 1)
 
@@ -293,3 +314,35 @@ def test_second_build_refused_while_one_runs(corpus: Path, index_dir: Path) -> N
             build(corpus, index_dir, full=True)
         assert time.monotonic() - started < 5
     assert build(corpus, index_dir).up_to_date
+
+
+def test_a_documents_text_is_stored_once_and_read_back_whole(corpus: Path, index_dir: Path) -> None:
+    """The original text is stored once: each passage's in Whoosh's stored ``content``, and in the
+    document's JSON only what lies between passages (headings, blank lines). ``document()`` puts the
+    body back together exactly as it was read; a passage missing from Whoosh is damage, not a gap."""
+    import json
+
+    from kb.loaders import load_document
+    from kb.errors import IndexDamagedError
+
+    build(corpus, index_dir)
+    version = current_version(index_dir)
+    kb = KnowledgeBase(index_dir)
+    for d in kb.docs():
+        raw = json.loads((version / "docs" / f"{d['doc_id']}.json").read_text(encoding="utf-8"))
+        assert "body" not in raw
+        whole = kb.document(d["doc_id"])
+        gaps = "".join(raw["gaps"])
+        texts = [whole["body"][p["start"]:p["end"]] for p in whole["passages"]]
+        assert len(gaps) + sum(map(len, texts)) == len(whole["body"])
+        assert not [t for t in texts if len(t) >= 10 and t in gaps], d["doc_id"]  # no passage stored twice
+    for path in corpus.iterdir():
+        doc = load_document(path, corpus)
+        assert kb.document(doc.doc_id)["body"] == doc.body, path.name
+    # a passage's text gone from Whoosh (here: from what the version read) is reported as damage
+    opened = kb._current()
+    opened._bodies.clear()
+    real = opened.passage_texts
+    opened.passage_texts = lambda doc_id: dict(list(real(doc_id).items())[1:])  # type: ignore[method-assign]
+    with pytest.raises(IndexDamagedError, match="cannot be put back together"):
+        kb.document(MISSION_DOC)

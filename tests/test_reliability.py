@@ -33,7 +33,9 @@ import time
 from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
 
+from kb.doctext import passage_key
 from kb.errors import BuildFailedError, IndexBusyError, QueryError
 from kb.indexer import build_index, current_version, read_manifest
 from kb.query import MAX_QUERY_CHARS
@@ -139,16 +141,22 @@ def tmp_dirs(index_dir: Path) -> list[Path]:
 
 
 def passage_in_version(version_dir: Path, passage_id: str, text: str) -> bool:
-    """The passage is in that version's stored document, with that text."""
+    """The passage is in that version's stored document, with that text (its text as that version's
+    Whoosh index stores it: the document's JSON keeps only what lies between passages)."""
     doc_id = passage_id.rpartition(".")[0]
     try:
         data = json.loads((version_dir / "docs" / f"{doc_id}.json").read_text(encoding="utf-8"))
     except OSError:
         return False
-    for p in data["passages"]:
-        if p["passage_id"] == passage_id:
-            return data["body"][p["start"]:p["end"]] == text
-    return False
+    if passage_id not in {p["passage_id"] for p in data["passages"]}:
+        return False
+    ix = whoosh_index.open_dir(str(version_dir))
+    try:
+        with ix.searcher() as searcher:
+            stored = searcher.document(passage_id=f"{doc_id}.{passage_key(passage_id)}")
+    finally:
+        ix.close()
+    return stored is not None and stored.get("content") == text
 
 
 def assert_servable(index_dir: Path, min_docs: int = 1) -> str:
