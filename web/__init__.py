@@ -2,7 +2,7 @@
 
 Flaskr-style: no app object at import; configuration from ``from_mapping`` defaults, then the test
 config. Pages live in :mod:`web.views` (blueprints ``pages`` and ``api``), the index handle in
-:mod:`web.db` (``get_kb()``), what the document page shows in :mod:`web.render`.
+:mod:`web.db` (``get_version()``), what the document page shows in :mod:`web.render`.
 
 Errors are turned into pages here and nowhere else: an unknown id is a 404, an over-long query a 400
 with its message, a missing index a 503 saying to run ``kb build``; under ``/api/`` the same errors
