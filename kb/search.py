@@ -47,7 +47,7 @@ from kb.scoring import RERANK, evaluate
 from kb.store import checked_bytes, current_version
 from kb.successors import read_redirects
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions
-from kb.version import _DAMAGE, _Version, _collect_leaked_files
+from kb.version import READ_DAMAGE, _Version, _collect_leaked_files
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -66,7 +66,12 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
 
 
 def _guarded(method):
-    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback."""
+    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback.
+
+    Damage is what reading a damaged file raises (``READ_DAMAGE``: ``OSError``, a short read, a
+    record that does not decode), or any error while the version's checksums
+    (:class:`kb.store.VersionCheck`, awaited here) find its files changed. Any other error, the
+    checksums whole, is a bug and is raised as it is (the web app's 500 page, a test's traceback)."""
     import functools
 
     @functools.wraps(method)
@@ -75,13 +80,25 @@ def _guarded(method):
             return method(self, *args, **kwargs)
         except KbError:
             raise
-        except _DAMAGE as exc:
+        except READ_DAMAGE as exc:
             why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        except Exception as exc:
+            opened = kwargs.get("at") or self.opened
+            damage = _checked_damage(opened) if opened is not None else []
+            if not damage:
+                raise
+            why = f"{type(exc).__name__}: {str(exc)[:200]}; {'; '.join(damage[:3])}"
         _collect_leaked_files()  # (outside the except clause: see _Version.open)
         raise IndexDamagedError(f"the index could not be read ({why}): it may be damaged; "
                                 "run `kb check`, then `kb build`")
 
     return wrapper
+
+
+def _checked_damage(opened: _Version, timeout: float = 120) -> list[str]:
+    """What the version's checksums found damaged, once they are all checked (``[]``: whole)."""
+    opened.check.done.wait(timeout)
+    return list(opened.check.damage)
 
 
 def _shown_path(path: str) -> str:
@@ -193,6 +210,11 @@ class KnowledgeBase:
         opened = self._open
         assert opened is not None
         return opened
+
+    @property
+    def opened(self) -> _Version | None:
+        """The version open now (``None`` before the first one opened)."""
+        return self._open
 
     @property
     def version(self) -> str:
