@@ -52,7 +52,8 @@ from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
-FORMAT_VERSION = 7  # 7: Whoosh indexes content and heading (kb.schema); 6: 全国 for national issuers;
+FORMAT_VERSION = 8  # 8: character pairs see through line breaks too (kb.ngrams.SEE_THROUGH);
+# 7: Whoosh indexes content and heading (kb.schema); 6: 全国 for national issuers;
 # 5: place, type and years of documents, year of passages (kb.docmeta)
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
