@@ -17,10 +17,9 @@ from functools import lru_cache
 from html import escape
 
 from kb.analysis import fold
-from kb.ngrams import TRANSPARENT
+from kb.ngrams import see_through
 
 SNIPPET_CHARS = 160
-_TRANSPARENT_RUN = "[" + re.escape(TRANSPARENT) + "]*"  # what character pairs see through
 _SENTENCE = re.compile(r"[^。！？!?；;\n]*(?:[。！？!?；;]+[”’」』)）]?|\n|$)")
 
 
@@ -30,8 +29,8 @@ def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[t
     spans: list[tuple[int, int]] = []
     for term in _folded_terms(tuple(terms)):
         if len(term) > 1:
-            # also found through quotes or brackets (岭路先锋 in “岭”路先锋): marked the same way
-            spans.extend(m.span() for m in _see_through(term).finditer(haystack))
+            # also found through quotes, brackets or a line break (岭路先锋 in “岭”路先锋), as search finds it
+            spans.extend(m.span() for m in see_through(term).finditer(haystack))
         start = haystack.find(term)
         while start != -1:
             spans.append((start, start + len(term)))
@@ -49,11 +48,6 @@ def find_spans(text: str, terms: list[str], folded: str | None = None) -> list[t
 @lru_cache(maxsize=512)
 def _folded_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(fold(t) for t in terms if t))
-
-
-@lru_cache(maxsize=2048)
-def _see_through(term: str) -> re.Pattern[str]:
-    return re.compile(_TRANSPARENT_RUN.join(re.escape(ch) for ch in term))
 
 
 def mark_html(text: str, spans: list[tuple[int, int]], offset: int = 0) -> str:

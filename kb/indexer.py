@@ -53,7 +53,8 @@ from kb.readers import legacy
 from kb.models import Chunked, Section
 from kb.schema import build_schema
 
-FORMAT_VERSION = 8  # 8: a document's JSON keeps the text between passages only, no section paths (kb.doctext);
+FORMAT_VERSION = 8  # 8: a document's JSON keeps the text between passages only, no section paths
+# (kb.doctext); character pairs see through line breaks too (kb.ngrams.SEE_THROUGH);
 # 7: Whoosh indexes content and heading (kb.schema); 6: 全国 for national issuers;
 # 5: place, type and years of documents, year of passages (kb.docmeta)
 MAX_SEGMENTS = 8  # text-index segments a version holds at most: the smallest are merged

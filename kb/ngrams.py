@@ -16,6 +16,7 @@ A passage number (``pnum``) is ``file_id << 20 | passage_ordinal``, stable for t
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
@@ -32,9 +33,46 @@ def _is_cjk(cps: np.ndarray) -> np.ndarray:
     return ((cps >= 0x3400) & (cps <= 0x9FFF)) | ((cps >= 0xF900) & (cps <= 0xFAFF)) | (cps == 0x3007)
 
 
-# Quotes and brackets do not break a pair: “岭”路先锋 holds 岭路 as the query 岭路先锋 does.
+# The see-through rule, the one place it is written: quotes, brackets, spaces and line breaks between
+# two characters do not part them. “岭”路先锋 holds 岭路 as the query 岭路先锋 does, and 交通\n投资 holds
+# 交通投资: for the pairs filed (:func:`text_keys`), a term's core (:func:`see_through_core`), the
+# phrase check against a passage's text (kb.scoring) and the marks of a snippet (kb.highlight).
+# TRANSPARENT: the quotes, brackets and space; SEE_THROUGH: those and the rest of the white space a
+# passage keeps (folding makes U+3000 a space, so it is here for text not yet folded).
 TRANSPARENT = "“”‘’「」『』《》〈〉()（）【】[]\"' "
-_TRANSPARENT_CPS = np.array(sorted({ord(c) for c in TRANSPARENT}), dtype=np.uint32)
+SEE_THROUGH = TRANSPARENT + "\t\n\r\u3000"
+_SEE_THROUGH_CPS = np.array(sorted({ord(c) for c in SEE_THROUGH}), dtype=np.uint32)
+_SEE_THROUGH_RUN = "[" + re.escape(SEE_THROUGH) + "]*"
+
+
+def see_through_core(text: str) -> str:
+    r"""``text`` without what the rule sees through: what must be written together.
+
+    >>> see_through_core("“交通”\n投资　项目")
+    '交通投资项目'
+    """
+    return "".join(ch for ch in text if ch not in SEE_THROUGH)
+
+
+@lru_cache(maxsize=4096)
+def see_through(term: str) -> re.Pattern[str]:
+    r"""A pattern finding ``term``'s characters with anything the rule sees through between them.
+
+    >>> [m.group() for m in see_through("交通投资").finditer("交通\n投资，交通　投资，“交通”投资，交通、投资")]
+    ['交通\n投资', '交通\u3000投资', '交通”投资']
+    """
+    return re.compile(_SEE_THROUGH_RUN.join(re.escape(ch) for ch in term))
+
+
+@lru_cache(maxsize=4096)
+def see_through_bytes(term: str) -> re.Pattern[bytes]:
+    """:func:`see_through` for UTF-8 text (a passage's folded text as the index keeps it).
+
+    >>> see_through_bytes("岭路先锋").search("“岭”路先锋".encode()) is not None
+    True
+    """
+    gap = b"(?:" + b"|".join(re.escape(c.encode()) for c in SEE_THROUGH) + b")*"
+    return re.compile(gap.join(re.escape(ch.encode()) for ch in term))
 
 
 def text_keys(folded: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,7 +81,7 @@ def text_keys(folded: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     empty = np.empty(0, np.int64)
     if cps.size == 0:
         return np.empty(0, np.uint64), empty, empty
-    at = np.nonzero(~np.isin(cps, _TRANSPARENT_CPS))[0]
+    at = np.nonzero(~np.isin(cps, _SEE_THROUGH_CPS))[0]
     cps = cps[at]
     if cps.size == 0:
         return np.empty(0, np.uint64), empty, empty

@@ -44,17 +44,10 @@ PLAN_DOCUMENT = YEAR_DOCUMENT  # a five-year plan the query names: its own docum
 PLACE_DOCUMENT = 3.0  # a place the query names: that place's own documents, before others mentioning it
 NATIONAL_PRIOR = 1.5  # … and naming none: the country's own documents (国务院, 国家统计局) a little first
 
-_GAP = b"(?:" + b"|".join(re.escape(c.encode()) for c in ngrams.TRANSPARENT + "\t\n\r\u3000") + b")*"
-
-
-@lru_cache(maxsize=1024)
-def _loose_pattern(core: str) -> re.Pattern[bytes]:
-    """``岭路先锋`` → a pattern that also finds ``“岭”路先锋`` (quotes, brackets, spaces between)."""
-    return re.compile(_GAP.join(re.escape(ch.encode()) for ch in core))
-
 
 def _contains(hay: bytes, core: str) -> bool:
-    return core.encode() in hay or _loose_pattern(core).search(hay) is not None
+    """Whether ``hay`` holds ``core`` through the see-through rule (:func:`kb.ngrams.see_through`)."""
+    return core.encode() in hay or ngrams.see_through_bytes(core).search(hay) is not None
 
 
 def _stretches(term: Term) -> list[tuple[str, tuple[str, ...]]]:
@@ -73,7 +66,7 @@ def _stretches(term: Term) -> list[tuple[str, tuple[str, ...]]]:
         return [(term.core, words)]
     out = []
     for piece in term.text.split():
-        core = "".join(ch for ch in piece if ch not in ngrams.TRANSPARENT)
+        core = ngrams.see_through_core(piece)
         held = tuple(w for w in words if w in core)
         if len(held) > 1 and core:
             out.append((core, held))

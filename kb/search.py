@@ -47,7 +47,7 @@ from kb.scoring import RERANK, evaluate
 from kb.store import checked_bytes, current_version
 from kb.successors import read_redirects
 from kb.understand import DEFAULT, CompiledQuery, SearchOptions
-from kb.version import _DAMAGE, _Version, _collect_leaked_files
+from kb.version import READ_DAMAGE, _Version, _collect_leaked_files
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -66,7 +66,12 @@ def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> Comp
 
 
 def _guarded(method):
-    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback."""
+    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback.
+
+    Damage is what reading a damaged file raises (``READ_DAMAGE``: ``OSError``, a short read, a
+    record that does not decode), or any error while the version's checksums
+    (:class:`kb.store.VersionCheck`, awaited here) find its files changed. Any other error, the
+    checksums whole, is a bug and is raised as it is (the web app's 500 page, a test's traceback)."""
     import functools
 
     @functools.wraps(method)
@@ -75,13 +80,25 @@ def _guarded(method):
             return method(self, *args, **kwargs)
         except KbError:
             raise
-        except _DAMAGE as exc:
+        except READ_DAMAGE as exc:
             why = f"{type(exc).__name__}: {str(exc)[:200]}"
+        except Exception as exc:
+            opened = kwargs.get("at") or self.opened
+            damage = _checked_damage(opened) if opened is not None else []
+            if not damage:
+                raise
+            why = f"{type(exc).__name__}: {str(exc)[:200]}; {'; '.join(damage[:3])}"
         _collect_leaked_files()  # (outside the except clause: see _Version.open)
         raise IndexDamagedError(f"the index could not be read ({why}): it may be damaged; "
                                 "run `kb check`, then `kb build`")
 
     return wrapper
+
+
+def _checked_damage(opened: _Version, timeout: float = 120) -> list[str]:
+    """What the version's checksums found damaged, once they are all checked (``[]``: whole)."""
+    opened.check.done.wait(timeout)
+    return list(opened.check.damage)
 
 
 def _shown_path(path: str) -> str:
@@ -195,6 +212,11 @@ class KnowledgeBase:
         return opened
 
     @property
+    def opened(self) -> _Version | None:
+        """The version open now (``None`` before the first one opened)."""
+        return self._open
+
+    @property
     def version(self) -> str:
         """The name of the version searches use now: read from the one opened object, so it can never
         name another version than a search started at the same moment (``_open`` and ``_version`` are
@@ -207,13 +229,14 @@ class KnowledgeBase:
     def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE,
                options: SearchOptions | None = None, exact: bool = False, *, group: bool = False,
                sort: str = "relevance", years: tuple[int, int] | None = None, types: tuple[str, ...] = (),
-               places: tuple[str, ...] = ()) -> SearchResult:
+               places: tuple[str, ...] = (), at: _Version | None = None) -> SearchResult:
         """Answer one query; never raises for odd input except ``QueryError`` for over-long text.
 
         ``exact``: search the words as typed (no spelling or pinyin correction): the page's link
         "search the original" after a correction. ``group``: one hit per document, its best passage,
         with ``doc_hits`` and ``more`` (:mod:`kb.grouping`). ``sort="date"``: newest document first.
-        ``years``, ``types``, ``places``: facet filters given beside the query (``years`` as ``year:``)."""
+        ``years``, ``types``, ``places``: facet filters given beside the query (``years`` as ``year:``).
+        ``at``: the version to search (a request's :meth:`pin`); by default the one served now."""
         started = time.perf_counter()
         page = max(1, min(int(page or 1), MAX_PAGE))
         raw = q or ""
@@ -236,7 +259,7 @@ class KnowledgeBase:
                           f"例如“快速路 -太龙”。 / Only exclusions: add what to look up.")
             return SearchResult(query=raw, total=0, took_ms=_ms(started), page=page, page_size=page_size,
                                 notice=notice)
-        opened = self._current()  # this request's version, whatever a build swaps in meanwhile
+        opened = at if at is not None else self._current()  # whatever a build swaps in meanwhile
         query, corrected = respell(opened, query)
         found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
                          _preference(opened, query), boost=_place_boost(opened, query))
@@ -283,33 +306,92 @@ class KnowledgeBase:
                             years=year_facet, types=type_facet, places=place_facet,
                             sort="date" if by_date is not None else "relevance")
 
-    # --- documents ------------------------------------------------------------------------------
+    # --- documents: through one pinned version ------------------------------------------------------
+    def pin(self) -> PinnedVersion:
+        """The version served at this moment, for one request to read everything from (the web app
+        keeps it in ``flask.g``): a build swapping ``CURRENT`` meanwhile changes nothing it answers."""
+        return PinnedVersion(self, self._current())
+
+    def docs(self) -> list[dict]:
+        return self.pin().docs()
+
+    def document(self, doc_id: str) -> dict:
+        """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
+        return self.pin().document(doc_id)
+
+    def status(self) -> dict:
+        """The served version: its name, when it was built, document and passage counts, failed files."""
+        return self.pin().status()
+
+    def original(self, doc_id: str) -> Path:
+        """The file a document was read from (:meth:`PinnedVersion.original`)."""
+        return self.pin().original(doc_id)
+
+    def toc(self, doc_id: str) -> dict:
+        return self.pin().toc(doc_id)
+
+    def resolve(self, passage_id: str) -> tuple[dict, bool]:
+        """The passage a permalink names, and whether it is a successor (:meth:`PinnedVersion.resolve`)."""
+        return self.pin().resolve(passage_id)
+
+    def passage(self, passage_id: str) -> dict:
+        return self.pin().passage(passage_id)
+
+
+class PinnedVersion:
+    """One opened version, pinned: the manifest, documents and passages a request reads all come from
+    it, and each document's JSON is read once (a second ``document()`` of the same id is the same dict).
+
+    >>> kb = KnowledgeBase("index")                                   # doctest: +SKIP
+    >>> at = kb.pin()                                                 # doctest: +SKIP
+    >>> at.toc("d")["title"] == at.document("d")["document"]["title"]  # doctest: +SKIP
+    True
+    """
+
+    def __init__(self, kb: KnowledgeBase, opened: _Version) -> None:
+        self.kb, self.opened = kb, opened
+        self.manifest: dict = opened.manifest
+        self._documents: dict[str, dict] = {}
+
+    @property
+    def version(self) -> str:
+        return self.opened.path.name
+
+    def search(self, q: str, **kwargs) -> SearchResult:
+        """:meth:`KnowledgeBase.search` on this version."""
+        return self.kb.search(q, at=self.opened, **kwargs)
+
     @_guarded
     def docs(self) -> list[dict]:
-        self._refresh()
-        docs = self._manifest.get("docs", {}).values()
+        docs = self.manifest.get("docs", {}).values()
         return sorted(({**{k: d[k] for k in ("doc_id", "title", "date", "source", "path", "passages")},
                         "place": d.get("place", ""), "type": d.get("type", ""), "years": d.get("years", [])}
                        for d in docs),
                       key=lambda d: (d["title"], d["doc_id"]))
 
+    def doc(self, doc_id: str) -> dict | None:
+        """The document's row of :meth:`docs`, or ``None`` for an unknown id."""
+        return next((d for d in self.docs() if d["doc_id"] == doc_id), None) if doc_id else None
+
     @_guarded
     def document(self, doc_id: str) -> dict:
         """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
-        self._refresh()
-        if doc_id not in self._manifest.get("docs", {}):
-            gone = _load_redirects(str(self._version))["gone"].get(doc_id)
+        data = self._documents.get(doc_id)
+        if data is not None:
+            return data
+        if doc_id not in self.manifest.get("docs", {}):
+            gone = _load_redirects(str(self.opened.path))["gone"].get(doc_id)
             if gone is not None:
                 raise GoneError(f"document {doc_id!r} was removed", gone.get("title", ""), gone.get("date", ""))
             raise NotFoundError(f"no document with id {doc_id!r}")
-        entry = (self._manifest.get("checksums") or {}).get(f"docs/{doc_id}.json")
-        data = _load_doc_json(str(self._version), doc_id, tuple(entry) if entry else None)
-        return self._current().with_body(doc_id, data)
+        entry = (self.manifest.get("checksums") or {}).get(f"docs/{doc_id}.json")
+        data = load_document(self.opened.path, doc_id, tuple(entry) if entry else None)
+        data = self._documents[doc_id] = self.opened.with_body(doc_id, data)
+        return data
 
     def status(self) -> dict:
-        """The served version: its name, when it was built, document and passage counts, failed files."""
-        self._refresh()
-        m = self._manifest
+        """The version: its name, when it was built, document and passage counts, failed files."""
+        m = self.manifest
         docs = m.get("docs", {})
         return {"version": self.version, "built": m.get("created", ""), "documents": len(docs),
                 "passages": sum(d.get("passages", 0) for d in docs.values()),
@@ -322,10 +404,9 @@ class KnowledgeBase:
         ``NotFoundError`` for an unknown id, or when the file is gone or changed since the build
         (what would be served is then no longer what was indexed).
         """
-        self._refresh()
-        if doc_id not in self._manifest.get("docs", {}):
+        if doc_id not in self.manifest.get("docs", {}):
             raise NotFoundError(f"no document with id {doc_id!r}")
-        for key, rec in self._manifest.get("files", {}).items():
+        for key, rec in self.manifest.get("files", {}).items():
             if rec.get("doc_id") != doc_id:
                 continue
             path = Path(key)
@@ -354,7 +435,7 @@ class KnowledgeBase:
         except GoneError:
             raise
         except NotFoundError:
-            redirects = _load_redirects(str(self._version))
+            redirects = _load_redirects(str(self.opened.path))
             successor = redirects["passages"].get(passage_id)
             if successor is None:
                 raise
@@ -440,9 +521,9 @@ def _toc_entry(s: dict) -> dict:
     return entry
 
 
-@lru_cache(maxsize=64)
-def _load_doc_json(version: str, doc_id: str, entry: tuple | None = None) -> dict:
-    """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read."""
+def load_document(version: Path, doc_id: str, entry: tuple | None = None) -> dict:
+    """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read; read
+    anew on each call (:class:`PinnedVersion` keeps what one request read)."""
     path = Path(version) / "docs" / f"{doc_id}.json"
     where = f"{Path(version).name}/docs/{doc_id}.json"
     try:

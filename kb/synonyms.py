@@ -51,13 +51,14 @@ from pathlib import Path
 from typing import Iterable
 
 from kb.analysis import fold
-from kb.ngrams import TRANSPARENT
+from kb.ngrams import SEE_THROUGH
 
 MAX_EXPANSIONS = 6
 MAX_FORM_CHARS = 80  # a form is a term, not a paragraph
 MAX_GROUP_FORMS = 12
 
-_IGNORED_IN_KEYS = frozenset(TRANSPARENT + "、，,;；·\t\u3000")
+# a table's key ignores what search sees through, and the commas of a list too (not a search rule)
+_IGNORED_IN_KEYS = frozenset(SEE_THROUGH + "、，,;；·")
 
 
 class SynonymFileWarning(UserWarning):

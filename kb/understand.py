@@ -186,7 +186,7 @@ def make_term(text: str, phrase: bool, expand: bool = False, options: SearchOpti
     # a lone single character of a longer term helps ranking but is not required
     needed = [w for w in _join_single_chars(words) if not (len(w) == 1 and analysis.is_cjk(w))] or words
     needed = list(dict.fromkeys(needed))
-    core = "".join(ch for ch in folded if ch not in ngrams.TRANSPARENT and not ch.isspace())
+    core = ngrams.see_through_core(folded)
     units = tuple(_unit(w, options if expand else None) for w in needed) if not phrase else ()
     return Term(folded, tuple(words), tuple(needed), phrase, core, units)
 

@@ -35,6 +35,15 @@ _DAMAGE = (OSError, ValueError, IndexError, KeyError, TypeError, EOFError, Attri
            __import__("pickle").UnpicklingError, __import__("whoosh.index").index.IndexError)
 
 
+# what reading an index file raises when the file is damaged, whatever code reads it: a failed or short
+# read, a stored structure that does not decode (Whoosh's structs, zlib and pickled fields, UTF-8, JSON).
+# On the query path only these are damage at once; any other error is a bug unless the version's
+# checksums say otherwise (:func:`kb.search._guarded`). Opening a version (above) counts more as damage.
+READ_DAMAGE = (OSError, EOFError, UnicodeDecodeError, __import__("json").JSONDecodeError, __import__("struct").error,
+               __import__("zlib").error, __import__("pickle").UnpicklingError,
+               __import__("whoosh.index").index.IndexError)
+
+
 def _collect_leaked_files() -> None:
     """Whoosh leaves a damaged segment's file open when reading it fails: close it now, quietly (its
     ResourceWarning would otherwise surface at some later, unrelated moment)."""

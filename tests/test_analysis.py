@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 import kb.analysis
 import kb.ngrams
 from kb.analysis import fold, search_words, words
-from kb.ngrams import TRANSPARENT, term_keys, text_keys
+from kb.ngrams import SEE_THROUGH, term_keys, text_keys
 
 USERDICT = Path(kb.analysis.__file__).parent / "data" / "userdict.txt"
 
@@ -361,6 +361,8 @@ def test_term_keys_counts() -> None:
     ("打造（岭）路 先锋", "岭路先锋"),
     ("交通治堵", "治堵"),
     ("打造「嶺」路先鋒", "岭路先锋"),  # after folding
+    ("全年完成交通\n投资", "交通投资"),  # a line break is seen through, as search's phrase check does
+    ("全年完成交通\u3000投资", "交通投资"),
 ])
 def test_term_pairs_found_in_text(text: str, term: str) -> None:
     """Every pair of the term is among the text's pairs, however jieba cuts the text."""
@@ -395,5 +397,5 @@ def test_any_substring_pairs_are_in_the_text(text: str, at: int, size: int) -> N
     assert np.isin(pairs, text_keys(folded)[0]).all()
     keys, starts, ends = text_keys(folded)
     for key, s, e in zip(keys.tolist(), starts.tolist(), ends.tolist()):
-        inner = [ch for ch in folded[s:e] if ch not in TRANSPARENT]
+        inner = [ch for ch in folded[s:e] if ch not in SEE_THROUGH]
         assert key == (ord(inner[0]) << 21 | ord(inner[1]) if len(inner) == 2 else ord(inner[0]))

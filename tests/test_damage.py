@@ -276,3 +276,45 @@ def test_a_changed_byte_in_the_manifest_that_still_parses_is_found(good: tuple[P
     report = build_index([corpus], index_dir, workers=1)
     assert report.damage and report.full
     assert answers(index_dir) == expected
+
+
+# --- a bug is not damage ---------------------------------------------------------------------------
+
+def _broken_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoring fails as a programming error would, on an index whose files are whole."""
+    import kb.scoring
+
+    def bug(*args, **kwargs):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr(kb.scoring._Scorer, "term", bug)
+
+
+def test_a_type_error_inside_scoring_is_raised_as_it_is_not_reported_as_damage(
+        good: tuple[Path, Path, list], monkeypatch: pytest.MonkeyPatch) -> None:
+    _corpus, index_dir, _answers = good
+    kb = KnowledgeBase(index_dir, wait_for_checks=True)
+    _broken_scoring(monkeypatch)
+    with pytest.raises(TypeError, match="unsupported operand"):
+        kb.search("综合交通投资")
+    with pytest.raises(TypeError, match="unsupported operand"):
+        kb.pin().search("综合交通投资")
+
+
+def test_a_bug_on_the_web_is_a_logged_500_page_in_chinese_without_a_traceback(
+        good: tuple[Path, Path, list], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from web import create_app
+
+    _corpus, index_dir, _answers = good
+    app = create_app({"KB_INDEX": str(index_dir), "PROPAGATE_EXCEPTIONS": False})
+    _broken_scoring(monkeypatch)
+    with app.test_client() as c, caplog.at_level("ERROR"):
+        page = c.get("/search?q=综合交通投资")
+        api = c.get("/api/search?q=综合交通投资")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 500 and "服务器出错" in body and "错误已记入服务器日志" in body
+    assert "Traceback" not in body and "unsupported operand" not in body and "索引已损坏" not in body
+    assert api.status_code == 500 and api.get_json()["status"] == 500
+    assert "unsupported operand" not in api.get_data(as_text=True) and "damaged" not in api.get_data(as_text=True)
+    logged = [r for r in caplog.records if r.exc_info and "unsupported operand" in str(r.exc_info[1])]
+    assert len(logged) == 2, caplog.text

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import kb.highlight
 from kb.analysis import fold
 from kb.highlight import SNIPPET_CHARS, find_spans, mark_html, snippet_html
-from kb.ngrams import TRANSPARENT
+from kb.ngrams import SEE_THROUGH
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 ELLIPSIS = "…"
@@ -69,7 +69,7 @@ def occurrences(folded: str, terms: list[str], through: bool = False) -> set[int
             covered.update(range(at, at + len(term)))
             at = folded.find(term, at + 1)
         if through:
-            pattern = f"[{re.escape(TRANSPARENT)}]*".join(re.escape(ch) for ch in term)
+            pattern = f"[{re.escape(SEE_THROUGH)}]*".join(re.escape(ch) for ch in term)
             for m in re.finditer(f"(?=({pattern}))", folded):
                 covered.update(range(m.start(1), m.end(1)))
     return covered

@@ -66,3 +66,39 @@ def test_any_fragment_of_a_passage_finds_it(kb: KnowledgeBase, data: st.DataObje
         assert passage_id in {h.passage_id for h in result.hits}, (fragment, passage_id, result.total)
     else:
         assert result.total
+
+
+# --- one see-through rule: what search finds through, the snippet marks through --------------------
+
+SEEN_THROUGH = {"line-break": "交通\n投资", "ideographic-space": "交通\u3000投资", "quoted": "“交通”投资"}
+
+
+@pytest.fixture(scope="module")
+def see_through_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
+    """One document per way of writing 交通投资 apart, each sentence in one passage."""
+    from kb.indexer import build_index
+
+    root = tmp_path_factory.mktemp("see-through")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, written in SEEN_THROUGH.items():
+        (corpus / f"{name}.txt").write_text(f"某县2023年工作总结（{name}）\n\n一、投资情况\n\n全年完成综合{written}43.68亿元，"
+                                            "同比增长百分之十，为历年最高。\n", encoding="utf-8")
+    build_index([corpus], root / "index", workers=1)
+    return KnowledgeBase(root / "index")
+
+
+@pytest.mark.parametrize("query", ["交通投资", '"交通投资"'])
+def test_what_search_finds_through_the_snippet_marks(see_through_kb: KnowledgeBase, query: str) -> None:
+    import re
+
+    from kb.ngrams import see_through_core
+
+    result = see_through_kb.search(query, page_size=20)
+    by_doc = {h.doc_id: h for h in result.hits}
+    assert set(by_doc) == set(SEEN_THROUGH) and not result.partial, (query, sorted(by_doc))
+    for doc_id, hit in by_doc.items():
+        marked = re.findall(r"<mark>(.*?)</mark>", hit.snippet_html, re.S)
+        # one mark over the whole term, what stands between its characters included
+        assert [see_through_core(m) for m in marked] == ["交通投资"], (doc_id, hit.snippet_html)
+        assert len(marked[0]) > 4 and marked[0] in hit.text, (doc_id, hit.snippet_html)

@@ -2,11 +2,13 @@
 
 Flaskr-style: no app object at import; configuration from ``from_mapping`` defaults, then the test
 config. Pages live in :mod:`web.views` (blueprints ``pages`` and ``api``), the index handle in
-:mod:`web.db` (``get_kb()``), what the document page shows in :mod:`web.render`.
+:mod:`web.db` (``get_version()``), what the document page shows in :mod:`web.render`.
 
 Errors are turned into pages here and nowhere else: an unknown id is a 404, an over-long query a 400
 with its message, a missing index a 503 saying to run ``kb build``; under ``/api/`` the same errors
 come back as ``{"error": ...}`` JSON. A passage or document since removed is a 410 naming its title.
+Any other exception is a bug: Flask logs its traceback and the reader gets a 500 page in Chinese
+without it (under ``TESTING`` it propagates, so a test shows the traceback).
 
 >>> app = create_app({"KB_INDEX": "/nonexistent", "TESTING": True})   # doctest: +SKIP
 >>> app.test_client().get("/").status_code                            # doctest: +SKIP
@@ -109,8 +111,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        titles = {400: "请求有误", 404: "找不到页面", 405: "不支持的请求方法", 413: "请求过大"}
-        messages = {404: "没有这个页面，链接可能已失效。", 405: "这个地址只支持 GET 请求。"}
+        titles = {400: "请求有误", 404: "找不到页面", 405: "不支持的请求方法", 413: "请求过大", 500: "服务器出错"}
+        messages = {404: "没有这个页面，链接可能已失效。", 405: "这个地址只支持 GET 请求。",
+                    500: "处理这个请求时服务器出错了，错误已记入服务器日志。请稍后再试；一再出现时请告诉管理员。"}
         status = exc.code or 500
         methods = getattr(exc, "valid_methods", None)  # a 405 says what is allowed
         allow = {"Allow": ", ".join(methods)} if methods else {}

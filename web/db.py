@@ -1,18 +1,24 @@
 """The app's one :class:`kb.search.KnowledgeBase`, opened on first use.
 
-``get_kb()`` is the flaskr ``get_db()``: views call it and never open an index themselves. One
-KnowledgeBase per app is shared by all request threads (it keeps per-thread searchers and reopens
-itself when ``kb build`` swaps in a new version). It is opened lazily, so the app starts even before
-the first build and shows a "run kb build" page (``IndexMissingError`` → 503) until there is an index.
+``get_kb()`` is the flaskr ``get_db()``: nothing else opens an index (views read through
+``get_version()``, below). One KnowledgeBase per app is shared by all request threads (it keeps
+per-thread searchers and reopens itself when ``kb build`` swaps in a new version). It is opened
+lazily, so the app starts even before the first build and shows a "run kb build" page
+(``IndexMissingError`` → 503) until there is an index.
+
+``get_version()`` is what views read through: the version served when the request first asked,
+kept in ``flask.g`` for the rest of the request (:class:`kb.search.PinnedVersion`). A build
+swapping ``CURRENT`` halfway through a request so never mixes two versions in one answer, and a
+document read twice in one request is read from disk once.
 """
 
 from __future__ import annotations
 
 import threading
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
-from kb.search import KnowledgeBase
+from kb.search import KnowledgeBase, PinnedVersion
 
 _EXT = "kb"
 
@@ -39,6 +45,13 @@ class _Holder:
 def get_kb() -> KnowledgeBase:
     """The current app's KnowledgeBase (raises ``IndexMissingError`` when there is no index yet)."""
     return current_app.extensions[_EXT].get()
+
+
+def get_version() -> PinnedVersion:
+    """This request's version: pinned on first use, the same object until the request ends."""
+    if "kb_version" not in g:
+        g.kb_version = get_kb().pin()
+    return g.kb_version
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Routes: the HTML pages (blueprint ``pages``) and the JSON API (blueprint ``api``, under ``/api``).
 
-Every id in a URL is looked up in the index manifest by :class:`kb.search.KnowledgeBase`; no route
+Every id in a URL is looked up in the index manifest by the request's pinned version
+(``web.db.get_version()``, one :class:`kb.search.PinnedVersion` per request); no route
 opens a file named by the request. Unknown ids raise ``NotFoundError``, which ``web.create_app``
 turns into a 404 page or ``{"error": ...}``.
 """
@@ -17,7 +18,7 @@ from kb.errors import NotFoundError, QueryError
 from kb.models import SearchResult
 from kb.query import parse_query
 from kb.search import MAX_PAGE
-from web.db import get_kb
+from web.db import get_version
 from web.render import (PATH_SEPARATOR, citation, document_view, empty_query_tip, matched_sentence, query_terms,
                         suggestions, without_doc_filter)
 
@@ -39,12 +40,12 @@ EXAMPLE_QUERIES = ("综合交通投资", "四好农村路", "营商环境", '"�
 
 def get_document(doc_id: str) -> dict:
     """The stored document, or 404 (the flaskr ``get_post``)."""
-    return get_kb().document(doc_id)
+    return get_version().document(doc_id)
 
 
 def get_passage(passage_id: str) -> dict:
     """The passage, or 404."""
-    return get_kb().passage(passage_id)
+    return get_version().passage(passage_id)
 
 
 def _page_arg() -> int:
@@ -112,9 +113,7 @@ def _exact_arg() -> bool:
 
 
 def _known_doc(doc_id: str) -> dict | None:
-    if not doc_id:
-        return None
-    return next((d for d in get_kb().docs() if d["doc_id"] == doc_id), None)
+    return get_version().doc(doc_id)
 
 
 def _page_numbers(page: int, pages: int, width: int = 2) -> list[int | None]:
@@ -136,7 +135,7 @@ def _page_numbers(page: int, pages: int, width: int = 2) -> list[int | None]:
 def search() -> Any:
     """The search page; with no query, a start page with example queries and the newest documents."""
     q, page, doc_id = _query_args()
-    kb = get_kb()
+    kb = get_version()
     doc = _known_doc(doc_id)
     notice = ""
     if doc_id and doc is None:
@@ -176,7 +175,7 @@ START_DOCS = 20  # the start page lists the newest documents; /docs lists them a
 @pages.get("/docs")
 def docs_page() -> Any:
     """The document list: filter by year reported on, type and place, search titles, newest first, paginate."""
-    kb = get_kb()
+    kb = get_version()
     args = _docs_args()
     listing = doclist.browse(kb.docs(), **args)
     return render_template("docs.html", listing=listing, args=args, q=request.args.get("q", ""),
@@ -218,7 +217,7 @@ def document(doc_id: str) -> Any:
 @pages.get("/doc/<doc_id>/original")
 def original(doc_id: str) -> Any:
     """The file the document was read from, as an attachment: the path comes from the manifest only."""
-    path = get_kb().original(doc_id)
+    path = get_version().original(doc_id)
     mimetype = ORIGINAL_TYPES.get(path.suffix.lower(), "application/octet-stream")
     return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name, max_age=0)
 
@@ -227,7 +226,7 @@ def original(doc_id: str) -> Any:
 def permalink(passage_id: str) -> Any:
     """The permanent link of a passage: 302 to its place in the document (keeps ``?q=`` and the
     search's filters). An id an edit replaced lands on its successor, with the notice 该段落已更新."""
-    p, moved = get_kb().resolve(passage_id)
+    p, moved = get_version().resolve(passage_id)
     args = {k: request.args.get(k, "") for k in BACK_ARGS if request.args.get(k, "")}
     if moved:
         args["moved"] = "1"
@@ -237,7 +236,7 @@ def permalink(passage_id: str) -> Any:
 
 def _status() -> dict:
     """The served index and, under ``kb serve --watch``, the watcher's last look and build."""
-    data = get_kb().status()
+    data = get_version().status()
     watcher = current_app.config.get("KB_WATCHER")
     data["watch"] = watcher.state.to_json() if watcher is not None else {"watching": False}
     return data
@@ -257,7 +256,7 @@ def favicon() -> Any:
 
 @pages.get("/healthz")
 def healthz() -> Any:
-    kb = get_kb()
+    kb = get_version()
     return jsonify(status="ok", version=kb.version, documents=len(kb.docs()))
 
 
@@ -268,7 +267,7 @@ def api_search() -> Any:
     q, page, doc_id = _query_args()
     if doc_id and _known_doc(doc_id) is None:
         raise NotFoundError(f"no document with id {doc_id!r}")
-    result = get_kb().search(q, page=page, doc=doc_id or None, exact=_exact_arg(), group=_grouped(doc_id),
+    result = get_version().search(q, page=page, doc=doc_id or None, exact=_exact_arg(), group=_grouped(doc_id),
                              **_facet_args())
     return jsonify(result.to_json())
 
@@ -278,7 +277,7 @@ def api_docs() -> Any:
     """All documents (a list, as ``kb docs --json``), or with ``year``, ``type``, ``place``, ``q``,
     ``sort=date|title`` and ``page`` the matching ones; ``X-Total-Count`` says how many matched."""
     args = _docs_args()
-    docs = get_kb().docs()
+    docs = get_version().docs()
     filtered = bool(request.args) and any(request.args.get(k) for k in ("year", "type", "place", "q", "sort", "page"))
     if filtered:
         listing = doclist.browse(docs, **args)
@@ -292,7 +291,7 @@ def api_docs() -> Any:
 
 @api.get("/docs/<doc_id>")
 def api_doc(doc_id: str) -> Any:
-    kb = get_kb()
+    kb = get_version()
     toc = kb.toc(doc_id)
     meta = _known_doc(doc_id) or {}
     data = get_document(doc_id)
@@ -309,7 +308,7 @@ def api_status() -> Any:
 @api.get("/passages/<passage_id>")
 def api_passage(passage_id: str) -> Any:
     """The passage (an edited one's successor, with ``moved_from``), with its citation as 复制引用 copies it."""
-    p, moved = get_kb().resolve(passage_id)
+    p, moved = get_version().resolve(passage_id)
     url = public_url(p["url"])
     out = {**p, "citation": citation(p["text"], p["doc_title"], p["section_path"], p["date"], url, p["source"])}
     if moved:
