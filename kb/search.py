@@ -1,6 +1,6 @@
 """A query string → ``SearchResult``: ranked, highlighted passages with section paths and facets.
 
-How a query matches (see :mod:`kb.query` for the syntax):
+How a query matches (see :mod:`kb.query.parse` for the syntax):
 
 - each term is cut into words by the same analyzer as the documents; every word must occur in the
   passage, its document title or its section headings, either as a whole word or as a run of
@@ -9,8 +9,8 @@ How a query matches (see :mod:`kb.query` for the syntax):
   between its characters do not count), and so must an excluded ``-term``;
 - when no passage holds every term, the best partial matches come back flagged ``partial``.
 
-Ranking is BM25F, computed with numpy over the postings of :mod:`kb.textindex` (:mod:`kb.scoring`,
-then :mod:`kb.rerank`): every matching
+Ranking is BM25F, computed with numpy over the postings of :mod:`kb.engine.textindex` (:mod:`kb.engine.scoring`,
+then :mod:`kb.query.rerank`): every matching
 passage gets a first-pass score (whole words in the text, in the title/headings, character runs
 below whole words); the best ``RERANK`` are then re-scored with what only their text shows: a
 multi-word term found contiguously scores more, and a passage stating a figure right after a query
@@ -36,27 +36,29 @@ from pathlib import Path
 
 import numpy as np
 
-from kb import analysis, facets, grouping, understand
+from kb.text import analysis
+from kb.engine import facets
+from kb.query import grouping, understand
 from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
-from kb.highlight import snippet_html
+from kb.query.highlight import snippet_html
 from kb.models import Hit, SearchResult
-from kb.query import ParsedQuery, parse_query
-from kb.rerank import rank
-from kb.respell import respell
-from kb.scoring import RERANK, evaluate
-from kb.store import checked_bytes, current_version
-from kb.successors import read_redirects
-from kb.understand import DEFAULT, CompiledQuery, SearchOptions
-from kb.version import _DAMAGE, _Version, _collect_leaked_files
+from kb.query.parse import ParsedQuery, parse_query
+from kb.query.rerank import rank
+from kb.query.respell import respell
+from kb.engine.scoring import RERANK, evaluate
+from kb.store.manifest import checked_bytes, current_version
+from kb.build.successors import read_redirects
+from kb.query.understand import DEFAULT, CompiledQuery, SearchOptions
+from kb.query.version import _DAMAGE, _Version, _collect_leaked_files
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
 
 
-# --- compiling a query: kb.understand ------------------------------------------------------------
+# --- compiling a query: kb.query.understand ------------------------------------------------------------
 
 def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> CompiledQuery:
-    """``ParsedQuery`` → analysed terms, and the strings a hit marks (see :mod:`kb.understand`).
+    """``ParsedQuery`` → analysed terms, and the strings a hit marks (see :mod:`kb.query.understand`).
 
     >>> q = compile_query(parse_query('治超 "一超四罚" -太龙'), SearchOptions(synonyms=False))
     >>> [[t.needed for t in g] for g in q.groups], [t.core for t in q.excluded], q.marks
@@ -212,7 +214,7 @@ class KnowledgeBase:
 
         ``exact``: search the words as typed (no spelling or pinyin correction): the page's link
         "search the original" after a correction. ``group``: one hit per document, its best passage,
-        with ``doc_hits`` and ``more`` (:mod:`kb.grouping`). ``sort="date"``: newest document first.
+        with ``doc_hits`` and ``more`` (:mod:`kb.query.grouping`). ``sort="date"``: newest document first.
         ``years``, ``types``, ``places``: facet filters given beside the query (``years`` as ``year:``)."""
         started = time.perf_counter()
         page = max(1, min(int(page or 1), MAX_PAGE))
@@ -346,7 +348,7 @@ class KnowledgeBase:
 
     def resolve(self, passage_id: str) -> tuple[dict, bool]:
         """The passage a permalink names, and whether it is a successor: after an edit changed the
-        passage (and so its id), the passage that took its place (:mod:`kb.successors`).
+        passage (and so its id), the passage that took its place (:mod:`kb.build.successors`).
         ``GoneError`` when its document was removed, ``NotFoundError`` when the id was never known."""
         try:
             return self.passage(passage_id), False

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.indexer import BuildReport, build_index
+from kb.build.indexer import BuildReport, build_index
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

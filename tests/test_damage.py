@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kb.errors import IndexDamagedError, KbError
-from kb.indexer import build_index, verify_version
+from kb.build.indexer import build_index, verify_version
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,19 +171,19 @@ def checked_later(monkeypatch: pytest.MonkeyPatch):
     """Large files (here: over 2 KB) checked on a thread after the version opened, as at scale."""
     import threading
 
-    import kb.store
+    import kb.store.manifest
 
-    monkeypatch.setattr(kb.store, "SMALL_FILE", 2048)
-    monkeypatch.setattr(kb.store, "CHECK_NOW_BYTES", 0)
+    monkeypatch.setattr(kb.store.manifest, "SMALL_FILE", 2048)
+    monkeypatch.setattr(kb.store.manifest, "CHECK_NOW_BYTES", 0)
     gate = threading.Event()  # checking the large files waits for it: the test decides when it is done
-    real = kb.store.VersionCheck._sha1_damage
+    real = kb.store.manifest.VersionCheck._sha1_damage
 
     def held(self, names):
         if names and names is self._later:
             gate.wait(30)
         return real(self, names)
 
-    monkeypatch.setattr(kb.store.VersionCheck, "_sha1_damage", held)
+    monkeypatch.setattr(kb.store.manifest.VersionCheck, "_sha1_damage", held)
     return gate
 
 

@@ -1,4 +1,4 @@
-"""kb/docmeta.py: what each document is (place, type, years, date) and each passage's year, read off
+"""kb/chunk/docmeta.py: what each document is (place, type, years, date) and each passage's year, read off
 real documents of every corpus; and that a built index records them (manifest, doc JSON, Whoosh
 stored data, the text index's per-row years, title words) and ``kb docs --json`` / ``/api/docs``
 show them.
@@ -16,16 +16,16 @@ from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
 from conftest import CORPUS, MISSION_PATH, shared_path
-from kb import textindex
-from kb.chunker import chunk
+from kb.engine import textindex
+from kb.chunk.chunker import chunk
 from kb.cli import main
-from kb.docmeta import describe, heading_year
-from kb.places import short_place
-from kb.indexer import build_index, current_version, read_manifest
-from kb.loaders import load_document
-from kb.ngrams import PNUM_SHIFT
+from kb.chunk.docmeta import describe, heading_year
+from kb.text.places import short_place
+from kb.build.indexer import build_index, current_version, read_manifest
+from kb.load.loaders import load_document
+from kb.text.ngrams import PNUM_SHIFT
 from kb.search import KnowledgeBase
-from kb.textindex import TextIndex, word_key
+from kb.engine.textindex import TextIndex, word_key
 
 LAWTEXT = "corpora/lawtext-gov"
 

@@ -1,4 +1,4 @@
-"""kb/indexer.py: corpus folders → index folder (incremental, atomic), read back through KnowledgeBase.
+"""kb/build/indexer.py: corpus folders → index folder (incremental, atomic), read back through KnowledgeBase.
 
 Small corpora are copied into a temporary folder and built with one worker so each test stays well
 under a second; the session index (``built_index``, two workers, every real report) is checked for
@@ -18,8 +18,8 @@ import pytest
 
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, NotFoundError
-from kb import indexer
-from kb.indexer import MAX_SEGMENTS, BuildReport, build_index, current_version, read_manifest
+from kb.build import indexer
+from kb.build.indexer import MAX_SEGMENTS, BuildReport, build_index, current_version, read_manifest
 from kb.search import KnowledgeBase
 
 SMALL = [MISSION_PATH, DATA / "fixture-plan-2024.txt", DATA / "fixture-notes-2023.md", DATA / "fixture-gbk-crlf.txt"]

@@ -3,7 +3,7 @@ punctuation it holds and wherever it is cut (mid-word included).
 
 The property runs over real passages of the session index: a fragment is cut at random from a stored
 passage, quoted, and searched. The one precondition is that the fragment folds alone as it does in its
-passage (:func:`kb.analysis.fold` writes ``一九八四年`` as ``1984年``; a cut inside such a year folds
+passage (:func:`kb.text.analysis.fold` writes ``一九八四年`` as ``1984年``; a cut inside such a year folds
 differently), which is what "the same folding as analysis" means.
 """
 
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kb import analysis
-from kb.scoring import _Scorer
+from kb.text import analysis
+from kb.engine.scoring import _Scorer
 from kb.search import KnowledgeBase
-from kb.understand import make_term
+from kb.query.understand import make_term
 
 
 @pytest.fixture(scope="module")
