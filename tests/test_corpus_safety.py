@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from kb.errors import FileVanishedError, LoadError
-from kb.build.indexer import build_index, read_manifest
+from kb.build.indexer import build_index
+from kb.store.manifest import read_manifest
 from kb.load.loaders import doc_id_for, printable_path, read_corpus_file
 from kb.search import KnowledgeBase
 
@@ -315,13 +316,13 @@ def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Pat
     any more to test this with a real one) is stopped at its budget."""
     import time
 
-    import kb.build.indexer
+    import kb.build.workers
 
     corpus = tmp_path / "corpus"
     unpunctuated(corpus / "slow.txt", 0.1)
     good(corpus / "plan.txt", "独特词甲")
     build_index([corpus], tmp_path / "warm", workers=1)  # imports and dictionaries loaded, outside the budget
-    real_chunk = kb.build.indexer.chunk
+    real_chunk = kb.build.workers.chunk
 
     def stuck_on_slow(document):
         if document.doc_id == "slow":
@@ -330,7 +331,7 @@ def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Pat
                 pass
         return real_chunk(document)
 
-    monkeypatch.setattr(kb.build.indexer, "chunk", stuck_on_slow)
+    monkeypatch.setattr(kb.build.workers, "chunk", stuck_on_slow)
     monkeypatch.setenv("KB_FILE_TIME_BUDGET", "0.25")
     report = build_index([corpus], tmp_path / "index", workers=1)
     assert [(Path(e.path).name, "time budget" in e.reason) for e in report.errors] == [("slow.txt", True)]

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from kb.errors import IndexDamagedError, KbError
-from kb.build.indexer import build_index, verify_version
+from kb.build.indexer import build_index
+from kb.store.manifest import verify_version
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent

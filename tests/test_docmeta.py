@@ -21,7 +21,8 @@ from kb.chunk.chunker import chunk
 from kb.cli import main
 from kb.chunk.docmeta import describe, heading_year
 from kb.text.places import short_place
-from kb.build.indexer import build_index, current_version, read_manifest
+from kb.build.indexer import build_index
+from kb.store.manifest import current_version, read_manifest
 from kb.load.loaders import load_document
 from kb.text.ngrams import PNUM_SHIFT
 from kb.search import KnowledgeBase

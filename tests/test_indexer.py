@@ -18,8 +18,10 @@ import pytest
 
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, NotFoundError
-from kb.build import indexer
-from kb.build.indexer import MAX_SEGMENTS, BuildReport, build_index, current_version, read_manifest
+from kb.build import workers
+from kb.build.indexer import MAX_SEGMENTS, build_index
+from kb.build.plan import BuildReport
+from kb.store.manifest import current_version, read_manifest
 from kb.search import KnowledgeBase
 
 SMALL = [MISSION_PATH, DATA / "fixture-plan-2024.txt", DATA / "fixture-notes-2023.md", DATA / "fixture-gbk-crlf.txt"]
@@ -153,7 +155,7 @@ def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) 
 def test_a_worker_writes_a_new_segment_every_segment_rows(corpus: Path, index_dir: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker's memory is bounded: past SEGMENT_ROWS passages it writes what it has and starts anew."""
-    monkeypatch.setattr(indexer, "SEGMENT_ROWS", 5)
+    monkeypatch.setattr(workers, "SEGMENT_ROWS", 5)
     report = build(corpus, index_dir)
     segments = read_manifest(current_version(index_dir))["segments"]
     assert 1 < len(segments) <= MAX_SEGMENTS

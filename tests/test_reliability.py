@@ -35,7 +35,8 @@ from pathlib import Path
 import pytest
 
 from kb.errors import BuildFailedError, IndexBusyError, QueryError
-from kb.build.indexer import build_index, current_version, read_manifest
+from kb.build.indexer import build_index
+from kb.store.manifest import current_version, read_manifest
 from kb.query.parse import MAX_QUERY_CHARS
 from kb.search import KnowledgeBase
 

@@ -20,7 +20,8 @@ from kb.text import analysis
 from kb.build import indexer
 from kb.engine import textindex
 from kb.chunk.chunker import chunk
-from kb.build.indexer import build_index, current_version, read_manifest
+from kb.build.indexer import build_index
+from kb.store.manifest import current_version, read_manifest
 from kb.models import Document
 from kb.query.spell import Speller
 from kb.engine.textindex import SegmentBuilder, TextIndex

@@ -1,7 +1,7 @@
 """Corpus folders → the naive baseline kb is measured against: stock jieba + stock Whoosh.
 
 The baseline indexes the SAME passages as kb (:func:`kb.load.loaders.load_document` then
-:func:`kb.chunk.chunker.chunk` over the files :func:`kb.build.indexer.iter_corpus` picks) into one ``content`` field
+:func:`kb.chunk.chunker.chunk` over the files :func:`kb.build.plan.iter_corpus` picks) into one ``content`` field
 analysed by jieba's own ``jieba.analyse.ChineseAnalyzer``, and parses queries with Whoosh's default
 ``QueryParser("content", schema)`` ranked by Whoosh's default BM25F. Nothing is folded (no NFKC, no
 Traditional → Simplified), no titles or headings are indexed, and there is no bigram field: it is what a
@@ -36,7 +36,7 @@ from whoosh.qparser import QueryParser
 from kb.chunk.chunker import chunk
 from kb.errors import KbError, LoadError
 from kb.evaluate import DEPTH, EvalReport, evaluate
-from kb.build.indexer import iter_corpus
+from kb.build.plan import iter_corpus
 from kb.load.loaders import load_document
 from kb.models import Hit, SearchResult
 

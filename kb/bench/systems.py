@@ -62,7 +62,7 @@ def _import_jieba():
 
 def _scan(roots: list[Path], old: dict) -> tuple[dict, list[tuple[str, Path, Path]], list[str]]:
     """(file key → [size, mtime_ns], new or changed files, keys gone or changed) against ``old``."""
-    from kb.build.indexer import iter_corpus
+    from kb.build.plan import iter_corpus
 
     files: dict[str, list[int]] = {}
     todo = []

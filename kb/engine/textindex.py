@@ -74,7 +74,7 @@ def is_indexed(anchor: str) -> bool:
 class Filed:
     """One searchable passage as the text index filed it: its ``words`` (:func:`kb.text.analysis.words` of its
     folded text, in order) and its ``meta`` words (title, section path, place and kind); the Whoosh
-    document of the passage is written from these same tokens (:func:`kb.build.indexer.index_rows`)."""
+    document of the passage is written from these same tokens (:func:`kb.build.workers.index_rows`)."""
 
     passage: Passage
     words: list[str]

@@ -1,0 +1,37 @@
+"""Typed document records: a chunked document → the JSON of docs/<doc_id>.json and its manifest summary."""
+
+from __future__ import annotations
+
+from kb.models import Chunked, Section
+
+
+def section_to_json(s: Section) -> dict:
+    return {"number": s.number, "marker": s.marker, "title": s.title, "anchor": s.anchor, "level": s.level,
+            "repaired": s.repaired, "children": [section_to_json(c) for c in s.children]}
+
+
+def chunked_to_json(chunked: Chunked) -> dict:
+    doc = chunked.document
+    return {
+        "document": {"doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "date": doc.date,
+                     "source": doc.source, "breadcrumb": doc.breadcrumb, "sha1": doc.sha1, "size": doc.size,
+                     "place": doc.place, "type": doc.doctype, "years": list(doc.years)},
+        "body": doc.body,
+        "preface": chunked.preface,
+        "sections": [section_to_json(s) for s in chunked.sections],
+        "passages": [{"passage_id": p.passage_id, "anchor": p.anchor, "start": p.start, "end": p.end,
+                      "section_anchor": p.section_anchor, "section_path": list(p.section_path), "year": p.year}
+                     for p in chunked.passages],
+    }
+
+
+def _doc_summary(doc_json: dict) -> dict:
+    d = doc_json["document"]
+
+    def count(sections: list[dict]) -> int:
+        return sum(1 + count(s["children"]) for s in sections)
+
+    return {"doc_id": d["doc_id"], "title": d["title"], "date": d["date"], "source": d["source"],
+            "path": d["path"], "place": d["place"], "type": d["type"], "years": d["years"],
+            "passages": len(doc_json["passages"]),
+            "sections": count([s for s in doc_json["sections"] if s["anchor"] != "s0"])}
