@@ -74,7 +74,7 @@ def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bo
           workers: int | None, quiet: bool, follow_outside_links: bool, debug_pause: str | None) -> None:
     """Build or update the index from the corpus folders (incremental unless --full)."""
     from kb.build.indexer import build_index
-    from kb.load.loaders import printable_path
+    from kb.load.files import printable_path
 
     roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
     state = {"last": 0.0}

@@ -17,7 +17,7 @@ import pytest
 from kb.errors import FileVanishedError, LoadError
 from kb.build.indexer import build_index
 from kb.store.manifest import read_manifest
-from kb.load.loaders import doc_id_for, printable_path, read_corpus_file
+from kb.load.files import doc_id_for, printable_path, read_corpus_file
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -241,7 +241,7 @@ def test_a_periodic_unpunctuated_line_is_linear_not_quadratic() -> None:
     """The repeated-title check (``(.{4,}?)\\s*\\1``) took minutes on a 20 MB line that repeats itself."""
     import time
 
-    from kb.load.loaders import _clean_title, _drop_repeated_title
+    from kb.load.chrome import _clean_title, _drop_repeated_title
 
     line = "交通建设发展" * 200_000  # 1.2 M characters; quadratic: hours
     started = time.perf_counter()

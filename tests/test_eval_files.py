@@ -11,7 +11,7 @@ import pytest
 
 from kb.text.analysis import fold
 from kb.evaluate import parse_eval_lines
-from kb.load.loaders import decode
+from kb.load.decode import decode
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

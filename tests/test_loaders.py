@@ -17,7 +17,10 @@ import pytest
 import kb.load.loaders
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import LoadError
-from kb.load.loaders import decode, doc_id_for, html_to_text, load_document, split_front_matter
+from kb.load.decode import decode, html_to_text
+from kb.load.files import doc_id_for
+from kb.load.loaders import load_document
+from kb.load.chrome import split_front_matter
 
 
 def _load(name: str):

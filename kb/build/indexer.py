@@ -39,7 +39,7 @@ from kb.build import successors
 from kb.engine import textindex, whooshio
 from kb.errors import BuildFailedError, IndexDamagedError, KbError
 from kb.store.manifest import MANIFEST, current_version, manifest_bytes, read_manifest, verify_version
-from kb.load.loaders import doc_id_for, printable_path
+from kb.load.files import doc_id_for, printable_path
 from kb.load.readers import legacy
 from kb.engine.schema import build_schema
 from kb.store.folders import (_build_lock, _checksums, _clean_stale, _fsync_dir, _link_copy, _prune, _set_current,

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import LoadError
-from kb.load.loaders import SUFFIXES, doc_id_for, printable_path, read_corpus_file
+from kb.load.files import SUFFIXES, doc_id_for, printable_path, read_corpus_file
 
 
 @dataclass
 class FileError:
-    """A corpus file that did not go in, and why; ``path`` is printable (:func:`kb.load.loaders.printable_path`).
+    """A corpus file that did not go in, and why; ``path`` is printable (:func:`kb.load.files.printable_path`).
     ``failed`` is false for a file that vanished during the build: reported, not a failure."""
 
     path: str

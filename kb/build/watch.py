@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.errors import KbError
-from kb.load.loaders import SUFFIXES
+from kb.load.files import SUFFIXES
 
 Snapshot = dict[str, tuple[int, int]]  # path → (size, mtime_ns)
 

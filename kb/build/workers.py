@@ -19,7 +19,8 @@ from kb.engine import textindex, whooshio
 from kb.chunk.chunker import chunk
 from kb.chunk.docmeta import describe
 from kb.errors import FileChangedError, FileVanishedError, KbError, LoadError
-from kb.load.loaders import MAX_OFFICE_BYTES, load_document, printable_path, read_corpus_file
+from kb.load.files import MAX_OFFICE_BYTES, printable_path, read_corpus_file
+from kb.load.loaders import load_document
 from kb.models import Chunked
 from kb.store.records import _doc_summary, chunked_to_json
 from kb.build.plan import FileError, ProgressFn

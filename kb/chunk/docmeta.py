@@ -33,7 +33,7 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from kb.chunk.chunker import cn_to_int
-from kb.load.loaders import _dominant_province  # a provincial report names its province most: "全省", "我省"
+from kb.text.places import _dominant_province  # a provincial report names its province most: "全省", "我省"
 from kb.models import DOCTYPES, Chunked, Document
 
 # what each kind of document calls itself, in its folder, title, file name or first lines
