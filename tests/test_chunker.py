@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 import kb.chunk.chunker
 from chunk_checks import chrome_in_passages, flatten, invariant_problems, nonspace
 from conftest import MISSION_PATH
-from kb.chunk.chunker import HARD_MAX, TARGET_MAX, TARGET_MIN, chunk, heading_of
+from kb.chunk.passages import HARD_MAX, TARGET_MAX, TARGET_MIN
+from kb.chunk.chunker import chunk
+from kb.text.headings import heading_of
 from kb.load.loaders import load_document
 from kb.models import Chunked, Document
 

@@ -268,7 +268,8 @@ def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_
     """Linear, whatever the size: twice the line, twice the passages, none over the chunker's hard
     limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~10 s
     on one core; see the README)."""
-    from kb.chunk.chunker import HARD_MAX, chunk
+    from kb.chunk.passages import HARD_MAX
+    from kb.chunk.chunker import chunk
     from kb.load.loaders import load_document
 
     counts = []

@@ -32,7 +32,7 @@ import re
 from dataclasses import replace
 from pathlib import PurePosixPath
 
-from kb.chunk.chunker import cn_to_int
+from kb.text.headings import cn_to_int
 from kb.text.places import _dominant_province  # a provincial report names its province most: "全省", "我省"
 from kb.models import DOCTYPES, Chunked, Document
 

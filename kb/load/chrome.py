@@ -317,7 +317,7 @@ def _title_from_body(lines: list[str]) -> tuple[str, list[str]]:
     Lines before it may be a photo caption or a wire-service dateline (sentences, skipped); the
     search stops at the first heading or at the salutation ``各位代表：`` where the text proper begins.
     """
-    from kb.chunk.chunker import heading_of  # the chunker owns what a heading looks like
+    from kb.text.headings import heading_of  # the heading grammar the chunker reads too
 
     candidates: list[int] = []
     for idx, line in enumerate(lines[:15]):

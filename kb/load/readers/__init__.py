@@ -1,7 +1,7 @@
 """Office and print formats → plain text in kb's heading grammar, for the one chunker.
 
 Each module reads one family of files into an :class:`Extracted`: body text whose headings are
-written the way :func:`kb.chunk.chunker.heading_of` reads them (a marker such as ``一、``/``（一）``/``1.``,
+written the way :func:`kb.text.headings.heading_of` reads them (a marker such as ``一、``/``（一）``/``1.``,
 or markdown ``#`` for a styled heading without one), plus the metadata the format keeps apart from
 the body. :mod:`kb.load.loaders` picks the reader by the file's first bytes (:func:`sniff`), not only its
 suffix, and turns the result into a ``Document`` exactly as it does a text file.

@@ -275,7 +275,7 @@ class _Reader:
         level = self._outline_level(p, chain)
         line = label + text if label and not text.startswith(label) else text
         if level is not None:
-            from kb.chunk.chunker import heading_of  # the chunker owns what a heading looks like
+            from kb.text.headings import heading_of  # the heading grammar the chunker reads too
 
             h = heading_of(line)
             if h is None or h.run_in:

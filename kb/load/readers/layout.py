@@ -119,7 +119,7 @@ def body_text(pages: list[Page], outline: list[tuple[str, int, int]] | None = No
     ``outline`` lists (title, level from 0, page index) bookmarks: the line holding a bookmark's title
     becomes a heading of that level; a title not found on its page is put at the page's top.
     """
-    from kb.chunk.chunker import heading_of  # the chunker owns what a heading looks like
+    from kb.text.headings import heading_of  # the heading grammar the chunker reads too
 
     pages = strip_chrome(pages)
     heads = _place_outline(pages, outline or [])
