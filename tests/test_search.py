@@ -235,7 +235,8 @@ def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index
 
     from kb.query import understand
     from kb.evaluate import parse_eval_lines
-    from kb.engine.scoring import _Lookups, _Scorer, term_rows
+    from kb.engine.candidates import _Lookups, term_rows
+    from kb.engine.scoring import _Scorer
     from kb.query.respell import _rows_holding
 
     opened = KnowledgeBase(built_index)._current()
@@ -270,7 +271,7 @@ def test_a_warm_knowledge_base_readies_the_spelling_tables_on_a_thread(built_ind
 
 
 def test_only_a_word_few_passages_hold_has_its_parts_stand_in(built_index: Path) -> None:
-    from kb.engine.scoring import PARTS_MAX_SHARE, _Lookups, uses_parts
+    from kb.engine.candidates import PARTS_MAX_SHARE, _Lookups, uses_parts
     from kb.query.understand import Unit
 
     kb = KnowledgeBase(built_index)

@@ -12,9 +12,11 @@ import numpy as np
 
 from kb.text import analysis
 from kb.query import understand
-from kb.engine.scoring import _Scorer, term_rows
+from kb.engine.scoring import _Scorer
+from kb.engine.candidates import term_rows
 from kb.query.understand import CompiledQuery, SearchOptions, Term
 from kb.query.version import _Version
+
 
 def respell(opened: _Version, query: CompiledQuery) -> tuple[CompiledQuery, str]:
     """Terms the index holds no trace of, corrected: a one-character typo from the vocabulary
