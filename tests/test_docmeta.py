@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
 from conftest import CORPUS, MISSION_PATH, shared_path
-from kb.engine import textindex
+from kb.engine import segwriter
 from kb.chunk.chunker import chunk
 from kb.cli import main
 from kb.chunk.docmeta import describe, heading_year
@@ -225,6 +225,6 @@ def test_merge_keeps_row_years(small_index: Path, tmp_path: Path) -> None:
     (version / "seg-old" / "years.npy").unlink()
     old = TextIndex(version, ["seg-old"], live)
     assert old.row_years.size == old.size and not old.row_years.any()
-    textindex.merge_segments(version, [name], live, into="seg-merged")
+    segwriter.merge_segments(version, [name], live, into="seg-merged")
     merged = TextIndex(version, ["seg-merged"], live)
     assert dict(zip(merged.pnums.tolist(), merged.row_years.tolist())) == pairs

@@ -24,7 +24,8 @@ from kb.build.indexer import build_index
 from kb.store.manifest import current_version, read_manifest
 from kb.models import Document
 from kb.query.spell import Speller
-from kb.engine.textindex import SegmentBuilder, TextIndex
+from kb.engine.segwriter import SegmentBuilder
+from kb.engine.textindex import TextIndex
 
 VOCAB = {"综合": 120, "交通": 900, "投资": 400, "融资": 600, "治超": 30, "治理": 500, "超限": 40,
          "四好农村路": 12, "农村": 300, "公路": 250, "绿色": 20, "银行": 8, "稀有": 2, "路网": 50}

@@ -36,7 +36,7 @@ from whoosh import index as whoosh_index  # creating an empty index (public API)
 
 from kb.text import analysis
 from kb.build import successors
-from kb.engine import textindex, whooshio
+from kb.engine import segwriter, whooshio
 from kb.errors import BuildFailedError, IndexDamagedError, KbError
 from kb.store.manifest import MANIFEST, current_version, manifest_bytes, read_manifest, verify_version
 from kb.load.files import doc_id_for, printable_path
@@ -234,7 +234,7 @@ def _merge_policy(tmp: Path, names: list[str], live: set[int]) -> list[str]:
     builds add) together, with any segment whose rows are mostly dead (changed or deleted files)."""
     if not names:
         return names
-    sizes = {n: textindex.segment_rows(tmp / n, live) for n in names}
+    sizes = {n: segwriter.segment_rows(tmp / n, live) for n in names}
     mostly_dead = [n for n in names if sizes[n][1] * 2 < sizes[n][0]]
     rest = sorted((n for n in names if n not in mostly_dead), key=lambda n: sizes[n][1])
     excess = len(names) - MAX_SEGMENTS + 1 if len(names) > MAX_SEGMENTS else 0
@@ -246,7 +246,7 @@ def _merge_policy(tmp: Path, names: list[str], live: set[int]) -> list[str]:
             shutil.rmtree(tmp / name)
         return [n for n in names if n not in chosen]
     merged = f"seg-{tmp.name.removeprefix('tmp-')}-merged"
-    textindex.merge_segments(tmp, chosen, live, into=merged)
+    segwriter.merge_segments(tmp, chosen, live, into=merged)
     return [n for n in names if n not in chosen] + [merged]
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.text import analysis, ngrams
-from kb.engine import textindex, whooshio
+from kb.engine import segwriter, textindex, whooshio
 from kb.chunk.chunker import chunk
 from kb.chunk.docmeta import describe
 from kb.errors import FileChangedError, FileVanishedError, KbError, LoadError
@@ -184,7 +184,7 @@ def _die_with_parent() -> None:
 def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str], None]) -> _Share:
     """Load, chunk and analyse each file; write its passages and postings into segments of its own."""
     items: list[_Item] = []
-    postings = textindex.SegmentBuilder()
+    postings = segwriter.SegmentBuilder()
     text_segments: list[str] = []
 
     def flush() -> None:  # bounded memory: a worker writes a segment every SEGMENT_ROWS passages
@@ -226,7 +226,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                     writer.add(**row)
                 if postings.rows >= SEGMENT_ROWS or postings.text_bytes >= SEGMENT_TEXT_BYTES:
                     flush()
-                    postings = textindex.SegmentBuilder()
+                    postings = segwriter.SegmentBuilder()
                     writer.cut()  # the Whoosh segment ends where the text-index segment does
                 doc_json = chunked_to_json(chunked)
                 (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
@@ -281,7 +281,7 @@ class _time_budget:
 
 def index_rows(chunked: Chunked, fid: int, filed: list[textindex.Filed]) -> list[dict]:
     """The Whoosh documents for one chunked document, from the words its passages were ``filed``
-    under in the text index (:meth:`kb.engine.textindex.SegmentBuilder.add`): Whoosh indexes a list of
+    under in the text index (:meth:`kb.engine.segwriter.SegmentBuilder.add`): Whoosh indexes a list of
     strings as tokens (positions 0, 1, 2 …) and stores ``_stored_content``, the passage as written."""
     doc = chunked.document
     return [{"passage_id": p.passage_id, "doc_id": p.doc_id, "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
