@@ -28,10 +28,8 @@ threads) and opens the new one between requests when ``kb build`` has swapped it
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -40,16 +38,17 @@ from kb.text import analysis
 from kb.engine import facets
 from kb.query import grouping, understand
 from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
-from kb.query.highlight import snippet_html
-from kb.models import Hit, SearchResult
+from kb.models import SearchResult
 from kb.query.parse import ParsedQuery, parse_query
 from kb.query.rerank import rank
 from kb.query.respell import respell
 from kb.engine.scoring import RERANK, evaluate
-from kb.store.manifest import checked_bytes, current_version
-from kb.build.successors import read_redirects
+from kb.store.manifest import current_version
 from kb.query.understand import DEFAULT, CompiledQuery, SearchOptions
 from kb.query.version import _DAMAGE, _Version, _collect_leaked_files
+from kb.query.hits import _hit, _place_boost, _preference
+from kb.store.records import _load_doc_json, _toc_entry
+from kb.store.redirects import _load_redirects
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -380,84 +379,6 @@ class KnowledgeBase:
                         "section_anchor": p["section_anchor"], "text": data["body"][p["start"]:p["end"]],
                         "url": f"/p/{passage_id}", "doc_url": f"/doc/{doc_id}#{p['anchor']}"}
         raise NotFoundError(f"no passage with id {passage_id!r}")
-
-
-def _folded_text(opened: _Version, row: int) -> str | None:
-    """A row's text as the index keeps it, folded (``None`` if it cannot be read)."""
-    try:
-        return opened.text.text(row).decode("utf-8")
-    except (UnicodeDecodeError, OSError, IndexError):
-        return None
-
-
-def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
-    """The per-row factor of what the query names beside its words: years, five-year plans."""
-    factors = [f for f in (opened.year_preference(query.prefer_years) if query.options.years else None,
-                           opened.plan_preference(query.prefer_plans) if query.prefer_plans else None)
-               if f is not None]
-    if not factors:
-        return None
-    return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
-
-
-def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
-    """The per-row factor of the places the query's words name; naming none, the country's own
-    documents a little first (``NATIONAL_PRIOR``: "2017年末 农村贫困人口" asks about the country);
-    ``None`` when neither applies."""
-    if not query.options.places:
-        return None
-    words = {u.word for group in query.groups for term in group for u in term.units}
-    words |= {term.core for group in query.groups for term in group}
-    named = opened.place_preference(tuple(words))
-    return named if named is not None else opened.national_prior()
-
-
-def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:
-    """A text-index row, read from Whoosh, as a hit with its snippet marked."""
-    stored = opened.stored(row)
-    data = stored.get("data") or {}
-    text = stored.get("content", "")
-    return Hit(
-        passage_id=stored["passage_id"],
-        doc_id=stored["doc_id"],
-        doc_title=data.get("t", ""),
-        date=data.get("d", ""),
-        section_path=tuple(data.get("sp", ())),
-        text=text,
-        snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
-        anchor=data.get("a", ""),
-        score=float(score),
-        rank=rank_no,
-        source=opened.manifest.get("docs", {}).get(stored["doc_id"], {}).get("source", ""),
-    )
-
-
-def _toc_entry(s: dict) -> dict:
-    entry = {"number": s["number"], "title": s["title"], "anchor": s["anchor"], "repaired": s["repaired"],
-             "children": [_toc_entry(c) for c in s["children"]]}
-    if s["anchor"] == "s0":
-        entry["preface"] = True
-    return entry
-
-
-@lru_cache(maxsize=64)
-def _load_doc_json(version: str, doc_id: str, entry: tuple | None = None) -> dict:
-    """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read."""
-    path = Path(version) / "docs" / f"{doc_id}.json"
-    where = f"{Path(version).name}/docs/{doc_id}.json"
-    try:
-        data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
-        data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)
-    except FileNotFoundError as exc:
-        raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb check`, then `kb build`") from exc
-    return data
-
-
-@lru_cache(maxsize=4)
-def _load_redirects(version: str) -> dict:
-    return read_redirects(Path(version))
 
 
 def _ms(started: float) -> float:

@@ -197,7 +197,7 @@ def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_give
     """The fast path (vectors over the rows holding a query word) against the plain one (every row)."""
     from kb.evaluate import parse_eval_lines
     from kb.engine.scoring import evaluate
-    from kb.search import _preference
+    from kb.query.hits import _preference
     from kb.query.understand import compile_query, parse_query
 
     kb = KnowledgeBase(built_index)

@@ -11,7 +11,7 @@ import pytest
 from kb.errors import GoneError, NotFoundError
 from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
-from kb.build.successors import REDIRECTS, read_redirects
+from kb.store.redirects import REDIRECTS, read_redirects
 
 TEXT = """温岭市交通运输局2023年度工作总结
 一、治超工作

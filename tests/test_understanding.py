@@ -232,7 +232,7 @@ def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
     import numpy as np
 
     from kb.engine.scoring import NATIONAL_PRIOR, PLACE_DOCUMENT
-    from kb.search import _place_boost
+    from kb.query.hits import _place_boost
 
     opened = kb._current()
     national = np.array([opened.doc_by_fid[int(f)].startswith(tuple(

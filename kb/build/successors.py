@@ -25,7 +25,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-REDIRECTS = "redirects.json"
+from kb.store.redirects import REDIRECTS, read_redirects
+
 SIMILAR = 0.3  # Dice over character pairs: below this the texts are not one passage edited
 POSITION_WEIGHT = 0.5  # how much a move across the whole document costs, in Dice points
 WINDOW = 40  # candidates compared per removed passage, nearest by position (bounded work)
@@ -71,18 +72,6 @@ def successors(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> dict[s
                 best = new[min(range(len(new)), key=lambda k: (abs(k / n_new - where), k))][0]
         out[pid] = best
     return out
-
-
-def read_redirects(version_dir: Path | None) -> dict:
-    """A version's ``redirects.json``: ``{"passages": {old: new}, "gone": {doc_id: {"title", "date"}}}``."""
-    empty: dict = {"passages": {}, "gone": {}}
-    if version_dir is None:
-        return empty
-    try:
-        data = json.loads((Path(version_dir) / REDIRECTS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return empty
-    return {"passages": dict(data.get("passages", {})), "gone": dict(data.get("gone", {}))}
 
 
 def _passages(version_dir: Path, doc_id: str) -> list[tuple[str, str]] | None:

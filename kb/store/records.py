@@ -1,8 +1,14 @@
-"""Typed document records: a chunked document → the JSON of docs/<doc_id>.json and its manifest summary."""
+"""Typed document records: a chunked document ↔ the JSON of docs/<doc_id>.json (written, summarised, read back checked)."""
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from kb.errors import IndexDamagedError
 from kb.models import Chunked, Section
+from kb.store.manifest import checked_bytes
 
 
 def section_to_json(s: Section) -> dict:
@@ -35,3 +41,26 @@ def _doc_summary(doc_json: dict) -> dict:
             "path": d["path"], "place": d["place"], "type": d["type"], "years": d["years"],
             "passages": len(doc_json["passages"]),
             "sections": count([s for s in doc_json["sections"] if s["anchor"] != "s0"])}
+
+
+def _toc_entry(s: dict) -> dict:
+    entry = {"number": s["number"], "title": s["title"], "anchor": s["anchor"], "repaired": s["repaired"],
+             "children": [_toc_entry(c) for c in s["children"]]}
+    if s["anchor"] == "s0":
+        entry["preface"] = True
+    return entry
+
+
+@lru_cache(maxsize=64)
+def _load_doc_json(version: str, doc_id: str, entry: tuple | None = None) -> dict:
+    """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read."""
+    path = Path(version) / "docs" / f"{doc_id}.json"
+    where = f"{Path(version).name}/docs/{doc_id}.json"
+    try:
+        data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
+        data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)
+    except FileNotFoundError as exc:
+        raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb check`, then `kb build`") from exc
+    return data
