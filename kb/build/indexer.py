@@ -41,6 +41,7 @@ from kb.errors import BuildFailedError, IndexDamagedError, KbError
 from kb.store.manifest import MANIFEST, current_version, manifest_bytes, read_manifest, verify_version
 from kb.load.files import doc_id_for, printable_path
 from kb.load.readers import legacy
+from kb.engine.merge import merge_plan
 from kb.engine.schema import build_schema
 from kb.store.folders import (_build_lock, _checksums, _clean_stale, _fsync_dir, _link_copy, _prune, _set_current,
                               _write_durably)
@@ -230,24 +231,24 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
 
 
 def _merge_policy(tmp: Path, names: list[str], live: set[int]) -> list[str]:
-    """Keep at most ``MAX_SEGMENTS`` text-index segments: merge the smallest (the ones incremental
-    builds add) together, with any segment whose rows are mostly dead (changed or deleted files)."""
+    """The text-index segments of the version being written → after the merges :func:`merge_plan`
+    picks from their sizes (at most ``MAX_SEGMENTS``): a group with live rows merged into one segment,
+    a group with none dropped."""
     if not names:
         return names
-    sizes = {n: segwriter.segment_rows(tmp / n, live) for n in names}
-    mostly_dead = [n for n in names if sizes[n][1] * 2 < sizes[n][0]]
-    rest = sorted((n for n in names if n not in mostly_dead), key=lambda n: sizes[n][1])
-    excess = len(names) - MAX_SEGMENTS + 1 if len(names) > MAX_SEGMENTS else 0
-    chosen = mostly_dead + [n for n in rest[:max(0, excess - len(mostly_dead))]]
-    if len(chosen) < 2 and not mostly_dead:
-        return names
-    if not any(sizes[n][1] for n in chosen):  # nothing alive in them: drop them
-        for name in chosen:
-            shutil.rmtree(tmp / name)
-        return [n for n in names if n not in chosen]
-    merged = f"seg-{tmp.name.removeprefix('tmp-')}-merged"
-    segwriter.merge_segments(tmp, chosen, live, into=merged)
-    return [n for n in names if n not in chosen] + [merged]
+    sizes = [segwriter.segment_rows(tmp / n, live) for n in names]
+    kept, made = list(names), []
+    for k, group in enumerate(merge_plan(sizes, max_segments=MAX_SEGMENTS)):
+        chosen = [names[i] for i in group]
+        kept = [n for n in kept if n not in chosen]
+        if not any(sizes[i][1] for i in group):  # nothing alive in them: drop them
+            for name in chosen:
+                shutil.rmtree(tmp / name)
+            continue
+        merged = f"seg-{tmp.name.removeprefix('tmp-')}-merged" + (f"-{k}" if k else "")
+        segwriter.merge_segments(tmp, chosen, live, into=merged)
+        made.append(merged)
+    return kept + made
 
 
 # --- version folders ---------------------------------------------------------------------------
