@@ -47,6 +47,7 @@ from kb.store.folders import (_build_lock, _checksums, _clean_stale, _fsync_dir,
                               _write_durably)
 from kb.build.plan import BuildReport, FileError, PauseFn, ProgressFn, _Plan, _plan
 from kb.build.workers import _Job, _run_workers
+from kb.store.components import IndexComponent, VersionComponent, doc_file
 
 FORMAT_VERSION = 7  # 7: Whoosh indexes content and heading (kb.engine.schema); 6: 全国 for national issuers;
 # 5: place, type and years of documents, year of passages (kb.chunk.docmeta)
@@ -130,7 +131,7 @@ def _build(corpus_dirs: Iterable[Path], index_dir: Path, *, full: bool, strict: 
             report.version = final.name
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
-            (index_dir / f"CURRENT.{os.getpid()}.tmp").unlink(missing_ok=True)
+            (index_dir / f"{IndexComponent.CURRENT.value}.{os.getpid()}.tmp").unlink(missing_ok=True)
             raise
         _prune(index_dir, keep=final.name, previous=current.name if current else None)
     report.seconds = time.perf_counter() - started
@@ -142,7 +143,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
                    pause: PauseFn | None = None) -> BuildReport:
     fresh = report.full or current is None or old is None
     if fresh:
-        (tmp / "docs").mkdir(parents=True)
+        VersionComponent.DOCS.path(tmp).mkdir(parents=True)
         whoosh_index.create_in(str(tmp), build_schema()).close()
         docs: dict[str, dict] = {}
         next_fid = 1
@@ -152,7 +153,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         deleted = set(plan.deleted)
         docs = {k: v for k, v in old["docs"].items() if k not in deleted}
         for doc_id in deleted:
-            (tmp / "docs" / f"{doc_id}.json").unlink(missing_ok=True)
+            (tmp / doc_file(doc_id)).unlink(missing_ok=True)
         next_fid = int(old.get("next_fid", 1))
         text_segments = list(old.get("segments", []))
     files = dict(plan.kept)

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kb.store.redirects import REDIRECTS, read_redirects
+from kb.store.components import doc_file
 
 SIMILAR = 0.3  # Dice over character pairs: below this the texts are not one passage edited
 POSITION_WEIGHT = 0.5  # how much a move across the whole document costs, in Dice points
@@ -76,7 +77,7 @@ def successors(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> dict[s
 
 def _passages(version_dir: Path, doc_id: str) -> list[tuple[str, str]] | None:
     try:
-        data = json.loads((version_dir / "docs" / f"{doc_id}.json").read_text(encoding="utf-8"))
+        data = json.loads((version_dir / doc_file(doc_id)).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     body = data.get("body", "")

@@ -24,6 +24,7 @@ from kb.load.loaders import load_document
 from kb.models import Chunked
 from kb.store.records import _doc_summary, chunked_to_json
 from kb.build.plan import FileError, ProgressFn
+from kb.store.components import doc_file
 
 
 SEGMENT_ROWS = 100_000  # a worker starts a new segment after this many passages …
@@ -229,7 +230,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                     postings = segwriter.SegmentBuilder()
                     writer.cut()  # the Whoosh segment ends where the text-index segment does
                 doc_json = chunked_to_json(chunked)
-                (tmp / "docs" / f"{job.doc_id}.json").write_text(json.dumps(doc_json, ensure_ascii=False),
+                (tmp / doc_file(job.doc_id)).write_text(json.dumps(doc_json, ensure_ascii=False),
                                                                  encoding="utf-8")
                 item.outcome = _doc_summary(doc_json)
             items.append(item)

@@ -14,6 +14,7 @@ from kb.text.places import place_words
 from kb.models import Chunked
 from kb.engine.textindex import (FAMILIES, Filed, TF_MAX, TextIndex, VOCAB_DFS, VOCAB_KEYS, VOCAB_WORDS, WITH_TF,
                                  _combined_vocabulary, is_indexed, word_key)
+from kb.store.components import SegmentComponent, postings_file
 
 
 class SegmentBuilder:
@@ -103,13 +104,13 @@ class SegmentBuilder:
     def write(self, directory: Path) -> None:
         """Save the segment into ``directory`` (created; must not exist), emptying the builder."""
         directory.mkdir(parents=True)
-        np.save(directory / "pnums.npy", np.array(self.pnums, dtype=np.uint64))
-        np.save(directory / "lengths.npy", np.array(self.lengths, dtype=np.uint32).reshape(-1, 2))
-        np.save(directory / "years.npy", np.array(self.years, dtype=np.int16))
+        np.save(SegmentComponent.PNUMS.path(directory), np.array(self.pnums, dtype=np.uint64))
+        np.save(SegmentComponent.LENGTHS.path(directory), np.array(self.lengths, dtype=np.uint32).reshape(-1, 2))
+        np.save(SegmentComponent.YEARS.path(directory), np.array(self.years, dtype=np.int16))
         offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in self.texts], out=offsets[1:])
-        np.save(directory / "text_offsets.npy", offsets)
-        with open(directory / "text.bin", "wb") as fh:
+        np.save(SegmentComponent.TEXT_OFFSETS.path(directory), offsets)
+        with open(SegmentComponent.TEXT.path(directory), "wb") as fh:
             fh.writelines(self.texts)
         self.texts = []
         for family in FAMILIES:
@@ -164,11 +165,11 @@ def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarra
     if keys.size:
         starts = np.concatenate(([0], starts))
     distinct, offsets = keys[starts], np.append(starts, keys.size).astype(np.int64)
-    np.save(directory / f"{family}.keys.npy", distinct)
-    np.save(directory / f"{family}.offsets.npy", offsets)
-    np.save(directory / f"{family}.rows.npy", rows)
+    np.save(directory / postings_file(family, "keys"), distinct)
+    np.save(directory / postings_file(family, "offsets"), offsets)
+    np.save(directory / postings_file(family, "rows"), rows)
     if tfs is not None:
-        np.save(directory / f"{family}.tfs.npy", tfs)
+        np.save(directory / postings_file(family, "tfs"), tfs)
     return distinct, offsets
 
 
@@ -204,7 +205,7 @@ def _save_vocabulary(directory: Path, words: list[str], word_keys: np.ndarray, k
 
 def segment_rows(directory: Path, live_fids: set[int]) -> tuple[int, int]:
     """(rows, live rows) of a saved segment."""
-    pnums = np.load(Path(directory) / "pnums.npy", mmap_mode="r")
+    pnums = np.load(SegmentComponent.PNUMS.path(directory), mmap_mode="r")
     fids = (np.asarray(pnums) >> np.uint64(ngrams.PNUM_SHIFT)).astype(np.int64)
     return int(pnums.size), int(np.isin(fids, np.fromiter(live_fids, dtype=np.int64, count=len(live_fids))).sum())
 
@@ -218,15 +219,15 @@ def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], int
     new_row[keep] = np.arange(keep.size)
     out = version_dir / into
     out.mkdir()
-    np.save(out / "pnums.npy", index.pnums[keep])
-    np.save(out / "lengths.npy", np.stack([index.word_lengths[keep], index.meta_lengths[keep]], axis=1)
+    np.save(SegmentComponent.PNUMS.path(out), index.pnums[keep])
+    np.save(SegmentComponent.LENGTHS.path(out), np.stack([index.word_lengths[keep], index.meta_lengths[keep]], axis=1)
             .astype(np.uint32).reshape(-1, 2))
-    np.save(out / "years.npy", index.row_years[keep])
+    np.save(SegmentComponent.YEARS.path(out), index.row_years[keep])
     lengths = np.zeros(keep.size, dtype=np.int64)
-    with open(out / "text.bin", "wb") as fh:
+    with open(SegmentComponent.TEXT.path(out), "wb") as fh:
         for i, row in enumerate(keep.tolist()):
             lengths[i] = fh.write(index.text(row))
-    np.save(out / "text_offsets.npy", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
+    np.save(SegmentComponent.TEXT_OFFSETS.path(out), np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
     for family in FAMILIES:
         keys_parts, rows_parts, tfs_parts = [], [], []
         for seg, base in zip(index.segments, index.bases):

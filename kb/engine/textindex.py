@@ -47,6 +47,7 @@ import numpy as np
 from kb.text import ngrams
 from kb.errors import IndexDamagedError
 from kb.models import Passage
+from kb.store.components import SegmentComponent, postings_file
 
 FAMILIES = ("words", "meta", "grams", "metagrams")
 WITH_TF = ("words", "meta")
@@ -79,9 +80,9 @@ class Filed:
 
 # --- vocabulary: the words behind the hashes, for spelling correction (kb.query.spell) ---------------------
 
-VOCAB_WORDS = "vocab.txt"  # the words, one a line, in the order of their keys …
-VOCAB_KEYS = "vocab.keys.npy"  # … their keys (word_key, ascending) …
-VOCAB_DFS = "vocab.dfs.npy"  # … and the passages (rows) whose words hold each
+VOCAB_WORDS = SegmentComponent.VOCAB_WORDS.value  # the words, one a line, in the order of their keys …
+VOCAB_KEYS = SegmentComponent.VOCAB_KEYS.value  # … their keys (word_key, ascending) …
+VOCAB_DFS = SegmentComponent.VOCAB_DFS.value  # … and the passages (rows) whose words hold each
 
 
 def read_vocabulary(directory: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -150,19 +151,19 @@ class Segment:
 
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory)
-        self.pnums = np.load(self.path / "pnums.npy")
-        self.lengths = np.load(self.path / "lengths.npy")
-        self.text_offsets = np.load(self.path / "text_offsets.npy")
+        self.pnums = np.load(SegmentComponent.PNUMS.path(self.path))
+        self.lengths = np.load(SegmentComponent.LENGTHS.path(self.path))
+        self.text_offsets = np.load(SegmentComponent.TEXT_OFFSETS.path(self.path))
         self.size = int(self.pnums.size)
-        years = self.path / "years.npy"  # a segment saved before passages had years: all unknown
+        years = SegmentComponent.YEARS.path(self.path)  # a segment saved before passages had years: all unknown
         self.years = np.load(years) if years.is_file() else np.zeros(self.size, np.int16)
-        self._text = _OnDisk(self.path / "text.bin")
+        self._text = _OnDisk(SegmentComponent.TEXT.path(self.path))
         self._postings = {}
         for family in FAMILIES:
-            tfs = self.path / f"{family}.tfs.npy"
-            self._postings[family] = (np.load(self.path / f"{family}.keys.npy"),
-                                      np.load(self.path / f"{family}.offsets.npy"),
-                                      _OnDisk.npy(self.path / f"{family}.rows.npy"),
+            tfs = self.path / postings_file(family, "tfs")
+            self._postings[family] = (np.load(self.path / postings_file(family, "keys")),
+                                      np.load(self.path / postings_file(family, "offsets")),
+                                      _OnDisk.npy(self.path / postings_file(family, "rows")),
                                       _OnDisk.npy(tfs) if tfs.is_file() else None)
 
     def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -177,8 +178,8 @@ class Segment:
         """(key of each posting, rows, tfs) of a whole family, memory-mapped: for merging segments."""
         keys, offsets, _rows, _tfs = self._postings[family]
         load = lambda name: np.load(self.path / name, mmap_mode="r")  # noqa: E731
-        tfs = self.path / f"{family}.tfs.npy"
-        return (np.repeat(keys, np.diff(offsets)), load(f"{family}.rows.npy"),
+        tfs = self.path / postings_file(family, "tfs")
+        return (np.repeat(keys, np.diff(offsets)), load(postings_file(family, "rows")),
                 load(tfs.name) if tfs.is_file() else None)
 
     def passage_text(self, row: int) -> bytes:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kb.errors import IndexBusyError
 from kb.store.manifest import MANIFEST, sha1_path, version_files
+from kb.store.components import IndexComponent
 
 
 KEEP_VERSIONS = 2  # the current one and the one before it, for readers still holding it
@@ -36,12 +37,12 @@ def _checksums(version_dir: Path, previous: Path | None, old: dict | None) -> di
 
 
 def _set_current(index_dir: Path, name: str) -> None:
-    tmp = index_dir / f"CURRENT.{os.getpid()}.tmp"
+    tmp = index_dir / f"{IndexComponent.CURRENT.value}.{os.getpid()}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(name + "\n")
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, index_dir / "CURRENT")
+    os.replace(tmp, IndexComponent.CURRENT.path(index_dir))
     _fsync_dir(index_dir)
 
 
@@ -79,7 +80,7 @@ def _clean_stale(index_dir: Path) -> None:
     for path in index_dir.iterdir():
         if path.name.startswith("tmp-") and path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
-        elif path.name.startswith("CURRENT.") and path.name.endswith(".tmp"):
+        elif path.name.startswith(IndexComponent.CURRENT.value + ".") and path.name.endswith(".tmp"):
             path.unlink(missing_ok=True)
 
 
@@ -97,7 +98,7 @@ class _build_lock:
     """An exclusive ``flock`` on ``index/.lock``; the kernel drops it if the build is killed."""
 
     def __init__(self, index_dir: Path, wait: bool) -> None:
-        self.path = index_dir / ".lock"
+        self.path = IndexComponent.LOCK.path(index_dir)
         self.wait = wait
         self.fh = None
 

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kb.errors import IndexDamagedError, IndexMissingError
+from kb.store.components import IndexComponent, VersionComponent
 
-MANIFEST = "manifest.json"
+MANIFEST = VersionComponent.MANIFEST.value
 _VERSION_NAME = re.compile(r"v-[A-Za-z0-9T._-]{1,80}")
 
 
@@ -30,7 +31,7 @@ def current_version(index_dir: Path, required: bool = True) -> Path | None:
     (``IndexDamagedError``, raised even when not ``required``: a build then starts afresh)."""
     index_dir = Path(index_dir)
     try:
-        raw = (index_dir / "CURRENT").read_bytes()
+        raw = IndexComponent.CURRENT.path(index_dir).read_bytes()
     except FileNotFoundError:
         raw = None
     except OSError as exc:

@@ -9,6 +9,7 @@ from pathlib import Path
 from kb.errors import IndexDamagedError
 from kb.models import Chunked, Section
 from kb.store.manifest import checked_bytes
+from kb.store.components import doc_file
 
 
 def section_to_json(s: Section) -> dict:
@@ -54,8 +55,8 @@ def _toc_entry(s: dict) -> dict:
 @lru_cache(maxsize=64)
 def _load_doc_json(version: str, doc_id: str, entry: tuple | None = None) -> dict:
     """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read."""
-    path = Path(version) / "docs" / f"{doc_id}.json"
-    where = f"{Path(version).name}/docs/{doc_id}.json"
+    path = Path(version) / doc_file(doc_id)
+    where = f"{Path(version).name}/{doc_file(doc_id)}"
     try:
         data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
         data["document"], data["passages"], data["body"]  # noqa: B018  (a document, not any JSON)

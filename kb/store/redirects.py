@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from kb.store.components import VersionComponent
 
 
-REDIRECTS = "redirects.json"
+REDIRECTS = VersionComponent.REDIRECTS.value
 
 
 def read_redirects(version_dir: Path | None) -> dict:
