@@ -9,8 +9,9 @@ How a query matches (see :mod:`kb.query.parse` for the syntax):
   between its characters do not count), and so must an excluded ``-term``;
 - when no passage holds every term, the best partial matches come back flagged ``partial``.
 
-Ranking is BM25F, computed with numpy over the postings of :mod:`kb.engine.textindex` (:mod:`kb.engine.scoring`,
-then :mod:`kb.query.rerank`): every matching
+Ranking is BM25F, computed with numpy over the postings of :mod:`kb.engine.textindex`
+(:mod:`kb.engine.scoring`, then :mod:`kb.query.rerank`, reached through the engine interface
+:class:`kb.engine.interface.Engine`, implemented by :class:`kb.engine.local.NumpyEngine`): every matching
 passage gets a first-pass score (whole words in the text, in the title/headings, character runs
 below whole words); the best ``RERANK`` are then re-scored with what only their text shows: a
 multi-word term found contiguously scores more, and a passage stating a figure right after a query
@@ -35,14 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from kb.text import analysis
-from kb.engine import facets
 from kb.query import grouping, understand
 from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
 from kb.models import SearchResult
 from kb.query.parse import ParsedQuery, parse_query
-from kb.query.rerank import rank
 from kb.query.respell import respell
-from kb.engine.scoring import RERANK, evaluate
+from kb.engine.interface import Engine
+from kb.engine.local import NumpyEngine
+from kb.engine.scoring import RERANK
 from kb.store.manifest import current_version
 from kb.query.understand import DEFAULT, CompiledQuery, SearchOptions
 from kb.query.version import _DAMAGE, _Version, _collect_leaked_files
@@ -239,35 +240,36 @@ class KnowledgeBase:
                                 notice=notice)
         opened = self._current()  # this request's version, whatever a build swaps in meanwhile
         query, corrected = respell(opened, query)
-        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
-                         _preference(opened, query), boost=_place_boost(opened, query))
+        engine: Engine = NumpyEngine(opened.text)  # the search backend, behind its interface
+        found = engine.search(query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
+                              _preference(opened, query), boost=_place_boost(opened, query))
         matched = found.matched()
         first_pass = found.score[found.match]  # aligned with matched
-        counts = grouping.doc_hit_counts(matched, opened.text.fids) if group else {}
+        counts = grouping.doc_hit_counts(matched, engine.fids) if group else {}
         shown = len(counts) if group else int(matched.size)
         page = max(1, min(page, -(-shown // page_size) or 1))  # past the last page: the last page
         first = (page - 1) * page_size
         marks = list(query.marks)
         by_date = opened.doc_meta("date") if sort == "date" else None
         if group:
-            rows, scores = rank(query, found, max(page * page_size * 3, RERANK))
+            rows, scores = engine.rank(query, found, max(page * page_size * 3, RERANK))
             score_of = dict(zip(matched.tolist(), first_pass.tolist()))
             score_of.update(zip(rows.tolist(), scores.tolist()))
-            order = grouping.document_order(rows, matched, opened.text.fids, first_pass, dates=by_date)
+            order = grouping.document_order(rows, matched, engine.fids, first_pass, dates=by_date)
             hits = []
             for rank_no, fid in enumerate(order[first:first + page_size].tolist(), start=first + 1):
-                best, *rest = grouping.rows_of(fid, rows, matched, opened.text.fids, first_pass).tolist()
+                best, *rest = grouping.rows_of(fid, rows, matched, engine.fids, first_pass).tolist()
                 more = tuple(_hit(opened, r, score_of.get(r, 0.0), 0, marks) for r in rest)
                 hits.append(dataclasses.replace(_hit(opened, best, score_of.get(best, 0.0), rank_no, marks),
                                                 doc_hits=counts.get(fid, 1), more=more))
         else:
             if by_date is not None:
                 by_score = np.argsort(-first_pass, kind="stable")
-                rows = grouping.date_order(matched[by_score], opened.text.fids, by_date)[:page * page_size]
+                rows = grouping.date_order(matched[by_score], engine.fids, by_date)[:page * page_size]
                 score_of = dict(zip(matched.tolist(), first_pass.tolist()))
                 scores = np.array([score_of[r] for r in rows.tolist()], np.float32)
             else:
-                rows, scores = rank(query, found, page * page_size)
+                rows, scores = engine.rank(query, found, page * page_size)
             hits = [_hit(opened, row, score, rank_no, marks) for rank_no, (row, score)
                     in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1)]
         year_facet, type_facet, place_facet = opened.value_facets(matched)
@@ -280,7 +282,7 @@ class KnowledgeBase:
                             page_size=page_size, hits=tuple(hits), partial=found.partial,
                             facets=opened.facets(matched), notice=notice, terms=query.marks,
                             corrected=corrected, also=query.also, grouped=group,
-                            documents=len(counts) if group else int(facets.per_file(opened.text.fids[matched])[0].size),
+                            documents=len(counts) if group else engine.documents(matched),
                             years=year_facet, types=type_facet, places=place_facet,
                             sort="date" if by_date is not None else "relevance")
 
