@@ -20,7 +20,7 @@ import kb.query.synonyms
 from kb.text.analysis import fold
 from kb.query.highlight import find_spans
 from kb.query.synonyms import (MAX_EXPANSIONS, SynonymFileWarning, SynonymTable, load_synonyms, plan_forms,
-                         plan_number, synonym_file_paths)
+                               plan_number, synonym_file_paths)
 
 SHIPPED = Path(kb.query.synonyms.__file__).parent.parent / "data" / "synonyms.txt"
 MISSION = Path(__file__).resolve().parent.parent / "corpus" / "wenling-transport-bureau-2023-work-summary.txt"

@@ -1,4 +1,4 @@
-"""Workers: the files to index → Whoosh and text-index segments, one share per process, each file under a time budget."""
+"""Workers: files to index → Whoosh and text-index segments, one share per process, each file under a time budget."""
 
 from __future__ import annotations
 

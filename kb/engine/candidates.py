@@ -1,4 +1,4 @@
-"""Candidates: a compiled query's terms → the rows holding them (postings looked up, parts and runs of characters, coverage)."""
+"""Candidates: a compiled query's terms → the rows holding them (postings, parts, runs of characters, coverage)."""
 
 from __future__ import annotations
 

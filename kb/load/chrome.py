@@ -1,4 +1,4 @@
-"""Page chrome and front matter: decoded text → title, date, source and breadcrumb read off, the body without the site's chrome."""
+"""Page chrome and front matter: decoded text → title, date, source and breadcrumb read off; the body without them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Decode: a file's bytes → text (BOM, UTF-8, UTF-16, GB18030, Big5 by detection; controls removed), HTML → article text."""
+"""Decode: a file's bytes → text (BOM, UTF-8, UTF-16, GB18030, Big5 by detection; controls removed); HTML → text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Corpus files on disk: a path under a corpus folder → its bytes read safely (no FIFO, no escape), its id and printable path."""
+"""Corpus files on disk: a path in a corpus folder → its bytes read safely (no FIFO, no escape), its id and name."""
 
 from __future__ import annotations
 

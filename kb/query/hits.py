@@ -1,4 +1,4 @@
-"""Hits: an opened version's rows → ``Hit`` records with marked snippets, and the per-row factors of a query's years, plans and places."""
+"""Hits: an opened version's rows → ``Hit`` records with marked snippets; per-row factors of years, plans, places."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from kb.errors import IndexDamagedError, KbError
 from kb.models import PLAN_TYPE, Facet, FacetValue
 from kb.text.places import NATIONAL_WORDS, place_words
 from kb.engine.scoring import (NATIONAL_PRIOR, PLACE_DOCUMENT, PLAN_DOCUMENT, YEAR_DOCUMENT, YEAR_OTHER_SECTION,
-                        YEAR_PERIOD, YEAR_PLANNED, YEAR_PLANNED_SECTION, YEAR_SECTION)
+                               YEAR_PERIOD, YEAR_PLANNED, YEAR_PLANNED_SECTION, YEAR_SECTION)
 from kb.store.manifest import VersionCheck, read_manifest
 from kb.query.synonyms import plan_period
 from kb.engine.textindex import TextIndex

@@ -1,4 +1,4 @@
-"""Version folders on disk: a version written → durable files, CURRENT swapped, stale and old versions removed, one build at a time."""
+"""Version folders: a version written → durable files, CURRENT swapped, old versions removed, one build at a time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed document records: a chunked document ↔ the JSON of docs/<doc_id>.json (written, summarised, read back checked)."""
+"""Typed document records: a chunked document ↔ docs/<doc_id>.json (written, summarised, read back checked)."""
 
 from __future__ import annotations
 

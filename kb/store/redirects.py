@@ -1,4 +1,4 @@
-"""Redirects: a version folder → its redirects.json read (old passage ids → successors, removed documents), as the query side needs it."""
+"""Redirects: a version folder → its redirects.json (old passage ids → successors, removed documents), read."""
 
 from __future__ import annotations
 
