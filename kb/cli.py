@@ -1,6 +1,6 @@
 """The ``kb`` command: thin click commands over the library functions.
 
-``kb build`` → :func:`kb.indexer.build_index`; ``kb search``/``docs``/``toc`` → :class:`kb.search.KnowledgeBase`;
+``kb build`` → :func:`kb.build.indexer.build_index`; ``kb search``/``docs``/``toc`` → :class:`kb.search.KnowledgeBase`;
 ``kb eval`` → :func:`kb.evaluate.evaluate`; ``kb serve`` → waitress over :func:`web.create_app`;
 ``kb bench`` → :func:`kb.bench.run_bench`. Library errors (:mod:`kb.errors`) become
 ``click.ClickException`` here and nowhere else.
@@ -73,8 +73,8 @@ def main() -> None:
 def build(corpus_dirs: tuple[Path, ...], index_dir: Path, full: bool, strict: bool, wait: bool,
           workers: int | None, quiet: bool, follow_outside_links: bool, debug_pause: str | None) -> None:
     """Build or update the index from the corpus folders (incremental unless --full)."""
-    from kb.indexer import build_index
-    from kb.loaders import printable_path
+    from kb.build.indexer import build_index
+    from kb.load.files import printable_path
 
     roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
     state = {"last": 0.0}
@@ -128,7 +128,7 @@ def _debug_pause(spec: str | None):
 @_kb_errors
 def check(index_dir: Path) -> None:
     """Verify the served index version file by file (sizes and SHA-1 checksums); exit 1 when damaged."""
-    from kb.store import check_index
+    from kb.store.manifest import check_index
 
     name, damage = check_index(index_dir)
     for line in damage:
@@ -219,7 +219,7 @@ def eval_cmd(file: Path, index_dir: Path, as_json: bool, without: str) -> None:
     """Score search quality on QUERY<TAB>EXPECTED lines: hit@1, hit@3, MRR."""
     from kb.evaluate import evaluate
     from kb.search import KnowledgeBase
-    from kb.understand import SearchOptions
+    from kb.query.understand import SearchOptions
 
     kb = KnowledgeBase(index_dir, options=SearchOptions.without(without))
     report = evaluate(file, lambda q: kb.search(q))
@@ -251,14 +251,14 @@ def serve(index_dir: Path, host: str, port: int, threads: int, watch: bool, corp
     """Serve the search UI and JSON API with waitress (never Flask's debug server)."""
     if public_url and not public_url.startswith(("http://", "https://")):
         raise click.BadParameter("must start with http:// or https://", param_hint="--public-url")
-    from kb.store import current_version
+    from kb.store.manifest import current_version
     from web import create_app
     from web.serve import serve as serve_app
 
     config: dict = {"KB_INDEX": str(index_dir)}
     watcher = None
     if watch:
-        from kb.watch import CorpusWatcher
+        from kb.build.watch import CorpusWatcher
 
         roots = list(corpus_dirs) or [Path(p) for p in os.environ.get("KB_CORPUS", DEFAULT_CORPUS).split(os.pathsep)]
         for root in roots:

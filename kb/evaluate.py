@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.analysis import fold
+from kb.text.analysis import fold
 from kb.errors import KbError
 from kb.models import SearchResult
 

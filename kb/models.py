@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# the kinds of document kb tells apart (:mod:`kb.docmeta`); ``PLAN_TYPE`` is a five-year plan's own text
+# the kinds of document kb tells apart (:mod:`kb.chunk.docmeta`); ``PLAN_TYPE`` is a five-year plan's own text
 DOCTYPES = ("工作总结", "政府工作报告", "规划纲要", "统计公报", "机构改革方案", "其他")
 PLAN_TYPE = "规划纲要"
 
@@ -30,7 +30,7 @@ class Document:
     breadcrumb: str = ""
     sha1: str = ""
     size: int = 0
-    # what the document is (:mod:`kb.docmeta`): whose it is, what kind, which years it reports on
+    # what the document is (:mod:`kb.chunk.docmeta`): whose it is, what kind, which years it reports on
     place: str = ""  # the place or issuer: 山东省, 成都市, 温岭市, 国务院, 国家统计局
     doctype: str = ""  # 工作总结, 政府工作报告, 规划纲要, 统计公报, 机构改革方案 or 其他
     years: tuple[int, ...] = ()  # a work report for 2023 reviews 2022 and plans 2023: (2022, 2023)

@@ -1,6 +1,6 @@
 """A query string → ``SearchResult``: ranked, highlighted passages with section paths and facets.
 
-How a query matches (see :mod:`kb.query` for the syntax):
+How a query matches (see :mod:`kb.query.parse` for the syntax):
 
 - each term is cut into words by the same analyzer as the documents; every word must occur in the
   passage, its document title or its section headings, either as a whole word or as a run of
@@ -9,8 +9,9 @@ How a query matches (see :mod:`kb.query` for the syntax):
   between its characters do not count), and so must an excluded ``-term``;
 - when no passage holds every term, the best partial matches come back flagged ``partial``.
 
-Ranking is BM25F, computed with numpy over the postings of :mod:`kb.textindex` (:mod:`kb.scoring`,
-then :mod:`kb.rerank`): every matching
+Ranking is BM25F, computed with numpy over the postings of :mod:`kb.engine.textindex`
+(:mod:`kb.engine.scoring`, then :mod:`kb.query.rerank`, reached through the engine interface
+:class:`kb.engine.interface.Engine`, implemented by :class:`kb.engine.local.NumpyEngine`): every matching
 passage gets a first-pass score (whole words in the text, in the title/headings, character runs
 below whole words); the best ``RERANK`` are then re-scored with what only their text shows: a
 multi-word term found contiguously scores more, and a passage stating a figure right after a query
@@ -28,87 +29,42 @@ threads) and opens the new one between requests when ``kb build`` has swapped it
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 import time
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from kb import analysis, facets, grouping, understand
-from kb.errors import GoneError, IndexDamagedError, IndexMissingError, KbError, NotFoundError, QueryError
-from kb.highlight import snippet_html
-from kb.models import Hit, SearchResult
-from kb.query import ParsedQuery, parse_query
-from kb.rerank import rank
-from kb.respell import respell
-from kb.scoring import RERANK, evaluate
-from kb.store import checked_bytes, current_version
-from kb.successors import read_redirects
-from kb.understand import DEFAULT, CompiledQuery, SearchOptions
-from kb.version import READ_DAMAGE, _Version, _collect_leaked_files
+from kb.text import analysis
+from kb.query import grouping, understand
+from kb.errors import IndexDamagedError, IndexMissingError, QueryError
+from kb.models import SearchResult
+from kb.query.parse import ParsedQuery, parse_query
+from kb.query.respell import respell
+from kb.engine.interface import Engine
+from kb.engine.local import NumpyEngine
+from kb.engine.scoring import RERANK
+from kb.store.manifest import current_version
+from kb.query.understand import DEFAULT, CompiledQuery, SearchOptions
+from kb.query.guard import guarded
+from kb.query.pinned import PinnedVersion
+from kb.query.version import _Version
+from kb.query.hits import _hit, _place_boost, _preference
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
 
 
-# --- compiling a query: kb.understand ------------------------------------------------------------
+# --- compiling a query: kb.query.understand ------------------------------------------------------------
 
 def compile_query(parsed: ParsedQuery, options: SearchOptions = DEFAULT) -> CompiledQuery:
-    """``ParsedQuery`` → analysed terms, and the strings a hit marks (see :mod:`kb.understand`).
+    """``ParsedQuery`` → analysed terms, and the strings a hit marks (see :mod:`kb.query.understand`).
 
     >>> q = compile_query(parse_query('治超 "一超四罚" -太龙'), SearchOptions(synonyms=False))
     >>> [[t.needed for t in g] for g in q.groups], [t.core for t in q.excluded], q.marks
     ([[('治超',)], [('一超四罚',)]], ['太龙'], ('治超', '一超四罚'))
     """
     return understand.compile_query(parsed, options)
-
-
-def _guarded(method):
-    """A KnowledgeBase method whose index reads fail on damage as ``IndexDamagedError``, not a traceback.
-
-    Damage is what reading a damaged file raises (``READ_DAMAGE``: ``OSError``, a short read, a
-    record that does not decode), or any error while the version's checksums
-    (:class:`kb.store.VersionCheck`, awaited here) find its files changed. Any other error, the
-    checksums whole, is a bug and is raised as it is (the web app's 500 page, a test's traceback)."""
-    import functools
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except KbError:
-            raise
-        except READ_DAMAGE as exc:
-            why = f"{type(exc).__name__}: {str(exc)[:200]}"
-        except Exception as exc:
-            opened = kwargs.get("at") or self.opened
-            damage = _checked_damage(opened) if opened is not None else []
-            if not damage:
-                raise
-            why = f"{type(exc).__name__}: {str(exc)[:200]}; {'; '.join(damage[:3])}"
-        _collect_leaked_files()  # (outside the except clause: see _Version.open)
-        raise IndexDamagedError(f"the index could not be read ({why}): it may be damaged; "
-                                "run `kb check`, then `kb build`")
-
-    return wrapper
-
-
-def _checked_damage(opened: _Version, timeout: float = 120) -> list[str]:
-    """What the version's checksums found damaged, once they are all checked (``[]``: whole)."""
-    opened.check.done.wait(timeout)
-    return list(opened.check.damage)
-
-
-def _shown_path(path: str) -> str:
-    """A failed file as the status page names it: its folder and name, not the machine's whole path.
-
-    >>> _shown_path("/srv/kb/corpus/reports/bad.docx")
-    'reports/bad.docx'
-    """
-    p = Path(path)
-    return f"{p.parent.name}/{p.name}" if p.parent.name else p.name
 
 
 class KnowledgeBase:
@@ -225,7 +181,7 @@ class KnowledgeBase:
         return opened.path.name if opened is not None else ""
 
     # --- search ---------------------------------------------------------------------------------
-    @_guarded
+    @guarded
     def search(self, q: str, page: int = 1, doc: str | None = None, page_size: int = PAGE_SIZE,
                options: SearchOptions | None = None, exact: bool = False, *, group: bool = False,
                sort: str = "relevance", years: tuple[int, int] | None = None, types: tuple[str, ...] = (),
@@ -234,7 +190,7 @@ class KnowledgeBase:
 
         ``exact``: search the words as typed (no spelling or pinyin correction): the page's link
         "search the original" after a correction. ``group``: one hit per document, its best passage,
-        with ``doc_hits`` and ``more`` (:mod:`kb.grouping`). ``sort="date"``: newest document first.
+        with ``doc_hits`` and ``more`` (:mod:`kb.query.grouping`). ``sort="date"``: newest document first.
         ``years``, ``types``, ``places``: facet filters given beside the query (``years`` as ``year:``).
         ``at``: the version to search (a request's :meth:`pin`); by default the one served now."""
         started = time.perf_counter()
@@ -261,35 +217,36 @@ class KnowledgeBase:
                                 notice=notice)
         opened = at if at is not None else self._current()  # whatever a build swaps in meanwhile
         query, corrected = respell(opened, query)
-        found = evaluate(opened.text, query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
-                         _preference(opened, query), boost=_place_boost(opened, query))
+        engine: Engine = NumpyEngine(opened.text)  # the search backend, behind its interface
+        found = engine.search(query, opened.allowed(query.doc_ids, query.years, query.dates, types, places),
+                              _preference(opened, query), boost=_place_boost(opened, query))
         matched = found.matched()
         first_pass = found.score[found.match]  # aligned with matched
-        counts = grouping.doc_hit_counts(matched, opened.text.fids) if group else {}
+        counts = grouping.doc_hit_counts(matched, engine.fids) if group else {}
         shown = len(counts) if group else int(matched.size)
         page = max(1, min(page, -(-shown // page_size) or 1))  # past the last page: the last page
         first = (page - 1) * page_size
         marks = list(query.marks)
         by_date = opened.doc_meta("date") if sort == "date" else None
         if group:
-            rows, scores = rank(query, found, max(page * page_size * 3, RERANK))
+            rows, scores = engine.rank(query, found, max(page * page_size * 3, RERANK))
             score_of = dict(zip(matched.tolist(), first_pass.tolist()))
             score_of.update(zip(rows.tolist(), scores.tolist()))
-            order = grouping.document_order(rows, matched, opened.text.fids, first_pass, dates=by_date)
+            order = grouping.document_order(rows, matched, engine.fids, first_pass, dates=by_date)
             hits = []
             for rank_no, fid in enumerate(order[first:first + page_size].tolist(), start=first + 1):
-                best, *rest = grouping.rows_of(fid, rows, matched, opened.text.fids, first_pass).tolist()
+                best, *rest = grouping.rows_of(fid, rows, matched, engine.fids, first_pass).tolist()
                 more = tuple(_hit(opened, r, score_of.get(r, 0.0), 0, marks) for r in rest)
                 hits.append(dataclasses.replace(_hit(opened, best, score_of.get(best, 0.0), rank_no, marks),
                                                 doc_hits=counts.get(fid, 1), more=more))
         else:
             if by_date is not None:
                 by_score = np.argsort(-first_pass, kind="stable")
-                rows = grouping.date_order(matched[by_score], opened.text.fids, by_date)[:page * page_size]
+                rows = grouping.date_order(matched[by_score], engine.fids, by_date)[:page * page_size]
                 score_of = dict(zip(matched.tolist(), first_pass.tolist()))
                 scores = np.array([score_of[r] for r in rows.tolist()], np.float32)
             else:
-                rows, scores = rank(query, found, page * page_size)
+                rows, scores = engine.rank(query, found, page * page_size)
             hits = [_hit(opened, row, score, rank_no, marks) for rank_no, (row, score)
                     in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1)]
         year_facet, type_facet, place_facet = opened.value_facets(matched)
@@ -302,7 +259,7 @@ class KnowledgeBase:
                             page_size=page_size, hits=tuple(hits), partial=found.partial,
                             facets=opened.facets(matched), notice=notice, terms=query.marks,
                             corrected=corrected, also=query.also, grouped=group,
-                            documents=len(counts) if group else int(facets.per_file(opened.text.fids[matched])[0].size),
+                            documents=len(counts) if group else engine.documents(matched),
                             years=year_facet, types=type_facet, places=place_facet,
                             sort="date" if by_date is not None else "relevance")
 
@@ -336,209 +293,6 @@ class KnowledgeBase:
 
     def passage(self, passage_id: str) -> dict:
         return self.pin().passage(passage_id)
-
-
-class PinnedVersion:
-    """One opened version, pinned: the manifest, documents and passages a request reads all come from
-    it, and each document's JSON is read once (a second ``document()`` of the same id is the same dict).
-
-    >>> kb = KnowledgeBase("index")                                   # doctest: +SKIP
-    >>> at = kb.pin()                                                 # doctest: +SKIP
-    >>> at.toc("d")["title"] == at.document("d")["document"]["title"]  # doctest: +SKIP
-    True
-    """
-
-    def __init__(self, kb: KnowledgeBase, opened: _Version) -> None:
-        self.kb, self.opened = kb, opened
-        self.manifest: dict = opened.manifest
-        self._documents: dict[str, dict] = {}
-
-    @property
-    def version(self) -> str:
-        return self.opened.path.name
-
-    def search(self, q: str, **kwargs) -> SearchResult:
-        """:meth:`KnowledgeBase.search` on this version."""
-        return self.kb.search(q, at=self.opened, **kwargs)
-
-    @_guarded
-    def docs(self) -> list[dict]:
-        docs = self.manifest.get("docs", {}).values()
-        return sorted(({**{k: d[k] for k in ("doc_id", "title", "date", "source", "path", "passages")},
-                        "place": d.get("place", ""), "type": d.get("type", ""), "years": d.get("years", [])}
-                       for d in docs),
-                      key=lambda d: (d["title"], d["doc_id"]))
-
-    def doc(self, doc_id: str) -> dict | None:
-        """The document's row of :meth:`docs`, or ``None`` for an unknown id."""
-        return next((d for d in self.docs() if d["doc_id"] == doc_id), None) if doc_id else None
-
-    @_guarded
-    def document(self, doc_id: str) -> dict:
-        """The stored document: metadata, body, sections, passages (``NotFoundError`` if unknown)."""
-        data = self._documents.get(doc_id)
-        if data is not None:
-            return data
-        if doc_id not in self.manifest.get("docs", {}):
-            gone = _load_redirects(str(self.opened.path))["gone"].get(doc_id)
-            if gone is not None:
-                raise GoneError(f"document {doc_id!r} was removed", gone.get("title", ""), gone.get("date", ""))
-            raise NotFoundError(f"no document with id {doc_id!r}")
-        entry = (self.manifest.get("checksums") or {}).get(f"docs/{doc_id}.json")
-        data = load_document(self.opened.path, doc_id, tuple(entry) if entry else None)
-        data = self._documents[doc_id] = self.opened.with_body(doc_id, data)
-        return data
-
-    def status(self) -> dict:
-        """The version: its name, when it was built, document and passage counts, failed files."""
-        m = self.manifest
-        docs = m.get("docs", {})
-        return {"version": self.version, "built": m.get("created", ""), "documents": len(docs),
-                "passages": sum(d.get("passages", 0) for d in docs.values()),
-                "failed": [{"path": _shown_path(e.get("path", "")), "reason": e.get("reason", "")}
-                           for e in m.get("errors", [])]}
-
-    def original(self, doc_id: str) -> Path:
-        """The file a document was read from, as the manifest records it (never a path from a request).
-
-        ``NotFoundError`` for an unknown id, or when the file is gone or changed since the build
-        (what would be served is then no longer what was indexed).
-        """
-        if doc_id not in self.manifest.get("docs", {}):
-            raise NotFoundError(f"no document with id {doc_id!r}")
-        for key, rec in self.manifest.get("files", {}).items():
-            if rec.get("doc_id") != doc_id:
-                continue
-            path = Path(key)
-            try:
-                st = path.stat()
-            except OSError:
-                break
-            if path.is_file() and st.st_size == rec.get("size"):
-                return path
-            break
-        raise NotFoundError(f"the original file of {doc_id!r} is no longer where it was indexed from")
-
-    @_guarded
-    def toc(self, doc_id: str) -> dict:
-        data = self.document(doc_id)
-        d = data["document"]
-        return {"doc_id": d["doc_id"], "title": d["title"], "date": d["date"], "source": d["source"],
-                "preface": data["preface"], "sections": [_toc_entry(s) for s in data["sections"]]}
-
-    def resolve(self, passage_id: str) -> tuple[dict, bool]:
-        """The passage a permalink names, and whether it is a successor: after an edit changed the
-        passage (and so its id), the passage that took its place (:mod:`kb.successors`).
-        ``GoneError`` when its document was removed, ``NotFoundError`` when the id was never known."""
-        try:
-            return self.passage(passage_id), False
-        except GoneError:
-            raise
-        except NotFoundError:
-            redirects = _load_redirects(str(self.opened.path))
-            successor = redirects["passages"].get(passage_id)
-            if successor is None:
-                raise
-        return self.passage(successor), True
-
-    @_guarded
-    def passage(self, passage_id: str) -> dict:
-        doc_id, _, _key = passage_id.rpartition(".")
-        if not doc_id:
-            raise NotFoundError(f"no passage with id {passage_id!r}")
-        try:
-            data = self.document(doc_id)
-        except GoneError:
-            raise
-        except NotFoundError:
-            raise NotFoundError(f"no passage with id {passage_id!r}") from None
-        for p in data["passages"]:
-            if p["passage_id"] == passage_id:
-                d = data["document"]
-                return {"passage_id": passage_id, "doc_id": doc_id, "doc_title": d["title"], "date": d["date"],
-                        "source": d["source"], "anchor": p["anchor"], "section_path": p["section_path"],
-                        "section_anchor": p["section_anchor"], "text": data["body"][p["start"]:p["end"]],
-                        "url": f"/p/{passage_id}", "doc_url": f"/doc/{doc_id}#{p['anchor']}"}
-        raise NotFoundError(f"no passage with id {passage_id!r}")
-
-
-def _folded_text(opened: _Version, row: int) -> str | None:
-    """A row's text as the index keeps it, folded (``None`` if it cannot be read)."""
-    try:
-        return opened.text.text(row).decode("utf-8")
-    except (UnicodeDecodeError, OSError, IndexError):
-        return None
-
-
-def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
-    """The per-row factor of what the query names beside its words: years, five-year plans."""
-    factors = [f for f in (opened.year_preference(query.prefer_years) if query.options.years else None,
-                           opened.plan_preference(query.prefer_plans) if query.prefer_plans else None)
-               if f is not None]
-    if not factors:
-        return None
-    return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
-
-
-def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
-    """The per-row factor of the places the query's words name; naming none, the country's own
-    documents a little first (``NATIONAL_PRIOR``: "2017年末 农村贫困人口" asks about the country);
-    ``None`` when neither applies."""
-    if not query.options.places:
-        return None
-    words = {u.word for group in query.groups for term in group for u in term.units}
-    words |= {term.core for group in query.groups for term in group}
-    named = opened.place_preference(tuple(words))
-    return named if named is not None else opened.national_prior()
-
-
-def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:
-    """A text-index row, read from Whoosh, as a hit with its snippet marked."""
-    stored = opened.stored(row)
-    data = stored.get("data") or {}
-    text = stored.get("content", "")
-    doc = opened.manifest.get("docs", {}).get(stored["doc_id"], {})
-    return Hit(
-        passage_id=stored["passage_id"],
-        doc_id=stored["doc_id"],
-        doc_title=doc.get("title", data.get("t", "")),
-        date=doc.get("date", data.get("d", "")),
-        section_path=tuple(data.get("sp", ())),
-        text=text,
-        snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
-        anchor=data.get("a", ""),
-        score=float(score),
-        rank=rank_no,
-        source=doc.get("source", ""),
-    )
-
-
-def _toc_entry(s: dict) -> dict:
-    entry = {"number": s["number"], "title": s["title"], "anchor": s["anchor"], "repaired": s["repaired"],
-             "children": [_toc_entry(c) for c in s["children"]]}
-    if s["anchor"] == "s0":
-        entry["preface"] = True
-    return entry
-
-
-def load_document(version: Path, doc_id: str, entry: tuple | None = None) -> dict:
-    """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read; read
-    anew on each call (:class:`PinnedVersion` keeps what one request read)."""
-    path = Path(version) / "docs" / f"{doc_id}.json"
-    where = f"{Path(version).name}/docs/{doc_id}.json"
-    try:
-        data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
-        data["document"], data["passages"], data["gaps"] if "body" not in data else None  # noqa: B018  (a document, not any JSON)
-    except FileNotFoundError as exc:
-        raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise IndexDamagedError(f"{where} is damaged ({type(exc).__name__}): run `kb check`, then `kb build`") from exc
-    return data
-
-
-@lru_cache(maxsize=4)
-def _load_redirects(version: str) -> dict:
-    return read_redirects(Path(version))
 
 
 def _ms(started: float) -> float:

@@ -23,7 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from kb.chunker import HARD_MAX, heading_of
+from kb.chunk.passages import HARD_MAX
+from kb.text.headings import heading_of
 from kb.models import Chunked, Section
 
 # a leading marker, as the chunker may have read it (numbered, lost paren, markdown, bold)

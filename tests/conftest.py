@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.indexer import BuildReport, build_index
+from kb.build.plan import BuildReport
+from kb.build.indexer import build_index
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"

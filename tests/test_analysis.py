@@ -1,17 +1,17 @@
-"""kb/analysis.py and kb/ngrams.py: the tokens every index, query and highlight is built from.
+"""kb/text/analysis.py and kb/text/ngrams.py: the tokens every index, query and highlight is built from.
 
 The analyzer is the contract between indexing and searching: a passage is found only when the query
 folds and cuts into the same tokens as the passage did. These tests pin the cases the product promises:
 
-- :func:`kb.analysis.fold`: NFKC (full-width → ASCII), Traditional → Simplified, lower case, and never
+- :func:`kb.text.analysis.fold`: NFKC (full-width → ASCII), Traditional → Simplified, lower case, and never
   a change of length (offsets into the folded text are offsets into the original, which highlighting
   relies on);
-- :func:`kb.analysis.words`: numbers, decimals, percents, dates and codes are whole tokens; the user
+- :func:`kb.text.analysis.words`: numbers, decimals, percents, dates and codes are whole tokens; the user
   dictionary's terms stay whole; punctuation and spaces are never tokens; positions run 0..n-1 (phrase
   queries) and each token's offsets slice the folded text to the token;
 - Traditional input cuts exactly as its Simplified form does;
-- :func:`kb.analysis.search_words` adds dictionary sub-words;
-- :mod:`kb.ngrams`: a term's character pairs are found in text jieba cuts differently, with quotes and
+- :func:`kb.text.analysis.search_words` adds dictionary sub-words;
+- :mod:`kb.text.ngrams`: a term's character pairs are found in text jieba cuts differently, with quotes and
   brackets transparent.
 
 Each bug these tests found (İ lengthening the text, 1,234.56 and 3.2‰ cut apart, 〇 dropped) is pinned
@@ -31,12 +31,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import kb.analysis
-import kb.ngrams
-from kb.analysis import fold, search_words, words
-from kb.ngrams import SEE_THROUGH, term_keys, text_keys
+import kb.text.analysis
+import kb.text.ngrams
+from kb.text.analysis import fold, search_words, words
+from kb.text.ngrams import SEE_THROUGH, term_keys, text_keys
 
-USERDICT = Path(kb.analysis.__file__).parent / "data" / "userdict.txt"
+USERDICT = Path(kb.text.analysis.__file__).parent.parent / "data" / "userdict.txt"
 
 # U+0130 LATIN CAPITAL LETTER I WITH DOT ABOVE lower-cases to two characters ("i" + U+0307): the one
 # code point that once made fold() lengthen text (see test_fold_keeps_length_of_dotted_capital_i).
@@ -82,8 +82,8 @@ def check_tokens(text: str) -> None:
 
 
 def test_doctests() -> None:
-    """The ``>>>`` examples in kb.analysis and kb.ngrams hold."""
-    for module in (kb.analysis, kb.ngrams):
+    """The ``>>>`` examples in kb.text.analysis and kb.text.ngrams hold."""
+    for module in (kb.text.analysis, kb.text.ngrams):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 
@@ -214,7 +214,7 @@ def test_chinese_numeral_year_cuts_like_digits() -> None:
 
 def test_chinese_numeral_year_is_marked_for_a_digit_query() -> None:
     """Highlighting folds the passage the same way: ``1984年`` marks ``一九八四年``."""
-    from kb.highlight import snippet_html
+    from kb.query.highlight import snippet_html
     assert snippet_html("比一九八四年增长", ["1984年"]) == "比<mark>一九八四年</mark>增长"
 
 
@@ -338,7 +338,7 @@ def test_search_words_hold_the_words() -> None:
     assert {"杭州", "政府", "市政府"} <= set(search_words(text))
 
 
-# --- character pairs (kb.ngrams) ----------------------------------------------------------------
+# --- character pairs (kb.text.ngrams) ----------------------------------------------------------------
 
 def _holds(text: str, term: str) -> bool:
     """Whether ``text`` (folded) holds every pair key of ``term`` (folded)."""

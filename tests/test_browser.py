@@ -429,7 +429,7 @@ def _served_version_is(base: str, index: Path, timeout: float = 10.0) -> None:
 
 
 def test_a_copied_link_still_lands_after_an_edit(browser: Any, tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     text = (REPO / "corpus" / f"{MISSION_DOC}.txt").read_text(encoding="utf-8")

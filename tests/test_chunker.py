@@ -1,4 +1,4 @@
-"""kb/chunker.py: ``Document`` → section tree + passages.
+"""kb/chunk/chunker.py: ``Document`` → section tree + passages.
 
 One named test per edge case (MkDocs' search-plugin style), the mission document's exact tree,
 the repair mechanisms seen in real reports (lost markers, unnumbered part headings, back matter,
@@ -17,11 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import kb.chunker
+import kb.chunk.chunker
 from chunk_checks import chrome_in_passages, flatten, invariant_problems, nonspace
 from conftest import MISSION_PATH
-from kb.chunker import HARD_MAX, TARGET_MAX, TARGET_MIN, chunk, heading_of
-from kb.loaders import load_document
+from kb.chunk.passages import HARD_MAX, TARGET_MAX, TARGET_MIN
+from kb.chunk.chunker import chunk
+from kb.text.headings import heading_of
+from kb.load.loaders import load_document
 from kb.models import Chunked, Document
 
 
@@ -54,7 +56,7 @@ def mission() -> Chunked:
 
 def test_doctests() -> None:
     """The ``>>>`` examples in the module's docstrings hold."""
-    result = doctest.testmod(kb.chunker)
+    result = doctest.testmod(kb.chunk.chunker)
     assert result.attempted > 0 and result.failed == 0
 
 

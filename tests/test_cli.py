@@ -226,7 +226,7 @@ def test_serve_public_url_must_be_an_address(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
     from kb.cli import main
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -22,8 +22,10 @@ import pytest
 
 from chunk_checks import PAGE_CHROME, chrome_in_passages, flatten, invariant_problems
 from conftest import SHARED
-from kb.chunker import HARD_MAX, TARGET_MAX, TARGET_MIN, chunk
-from kb.loaders import decode, load_document
+from kb.chunk.passages import HARD_MAX, TARGET_MAX, TARGET_MIN
+from kb.chunk.chunker import chunk
+from kb.load.decode import decode
+from kb.load.loaders import load_document
 from kb.models import Chunked
 
 REPORTS = SHARED / "corpora" / "reports"

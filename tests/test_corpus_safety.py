@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from kb.errors import FileVanishedError, LoadError
-from kb.indexer import build_index, read_manifest
-from kb.loaders import doc_id_for, printable_path, read_corpus_file
+from kb.build.indexer import build_index
+from kb.store.manifest import read_manifest
+from kb.load.files import doc_id_for, printable_path, read_corpus_file
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -240,7 +241,7 @@ def test_a_periodic_unpunctuated_line_is_linear_not_quadratic() -> None:
     """The repeated-title check (``(.{4,}?)\\s*\\1``) took minutes on a 20 MB line that repeats itself."""
     import time
 
-    from kb.loaders import _clean_title, _drop_repeated_title
+    from kb.load.chrome import _clean_title, _drop_repeated_title
 
     line = "交通建设发展" * 200_000  # 1.2 M characters; quadratic: hours
     started = time.perf_counter()
@@ -267,8 +268,9 @@ def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_
     """Linear, whatever the size: twice the line, twice the passages, none over the chunker's hard
     limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~10 s
     on one core; see the README)."""
-    from kb.chunker import HARD_MAX, chunk
-    from kb.loaders import load_document
+    from kb.chunk.passages import HARD_MAX
+    from kb.chunk.chunker import chunk
+    from kb.load.loaders import load_document
 
     counts = []
     for mb in (0.5, 1):
@@ -285,7 +287,7 @@ def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_
 def test_a_long_line_of_page_chrome_patterns_is_read_as_text_in_linear_time(tmp_path: Path, unit: str) -> None:
     """A page-chrome pattern run over a long line cost far more than linear time (``www.a.cn``
     repeated over 320 KB: 77 s); a line over 300 characters is text, never chrome."""
-    from kb.loaders import load_document
+    from kb.load.loaders import load_document
 
     (tmp_path / "x.txt").write_text("某县交通工作报告\n" + unit * (2**20 // len(unit.encode())), encoding="utf-8")
     doc = load_document(tmp_path / "x.txt", tmp_path)
@@ -295,9 +297,9 @@ def test_a_long_line_of_page_chrome_patterns_is_read_as_text_in_linear_time(tmp_
 def test_the_words_indexed_are_the_words_of_the_analyzer_over_real_passages() -> None:
     """``analysis.word_texts`` (what indexing uses, without a token object per word) gives exactly
     the texts of ``analysis.words``."""
-    from kb import analysis
-    from kb.chunker import chunk
-    from kb.loaders import load_document
+    from kb.text import analysis
+    from kb.chunk.chunker import chunk
+    from kb.load.loaders import load_document
 
     for path in sorted((REPO / "corpus").glob("*.txt"))[:8]:
         doc = load_document(path, path.parent)
@@ -315,13 +317,13 @@ def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Pat
     any more to test this with a real one) is stopped at its budget."""
     import time
 
-    import kb.indexer
+    import kb.build.workers
 
     corpus = tmp_path / "corpus"
     unpunctuated(corpus / "slow.txt", 0.1)
     good(corpus / "plan.txt", "独特词甲")
     build_index([corpus], tmp_path / "warm", workers=1)  # imports and dictionaries loaded, outside the budget
-    real_chunk = kb.indexer.chunk
+    real_chunk = kb.build.workers.chunk
 
     def stuck_on_slow(document):
         if document.doc_id == "slow":
@@ -330,7 +332,7 @@ def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Pat
                 pass
         return real_chunk(document)
 
-    monkeypatch.setattr(kb.indexer, "chunk", stuck_on_slow)
+    monkeypatch.setattr(kb.build.workers, "chunk", stuck_on_slow)
     monkeypatch.setenv("KB_FILE_TIME_BUDGET", "0.25")
     report = build_index([corpus], tmp_path / "index", workers=1)
     assert [(Path(e.path).name, "time budget" in e.reason) for e in report.errors] == [("slow.txt", True)]

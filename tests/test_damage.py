@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from kb.errors import IndexDamagedError, KbError
-from kb.indexer import build_index, verify_version
+from kb.build.indexer import build_index
+from kb.store.manifest import verify_version
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,19 +172,19 @@ def checked_later(monkeypatch: pytest.MonkeyPatch):
     """Large files (here: over 2 KB) checked on a thread after the version opened, as at scale."""
     import threading
 
-    import kb.store
+    import kb.store.manifest
 
-    monkeypatch.setattr(kb.store, "SMALL_FILE", 2048)
-    monkeypatch.setattr(kb.store, "CHECK_NOW_BYTES", 0)
+    monkeypatch.setattr(kb.store.manifest, "SMALL_FILE", 2048)
+    monkeypatch.setattr(kb.store.manifest, "CHECK_NOW_BYTES", 0)
     gate = threading.Event()  # checking the large files waits for it: the test decides when it is done
-    real = kb.store.VersionCheck._sha1_damage
+    real = kb.store.manifest.VersionCheck._sha1_damage
 
     def held(self, names):
         if names and names is self._later:
             gate.wait(30)
         return real(self, names)
 
-    monkeypatch.setattr(kb.store.VersionCheck, "_sha1_damage", held)
+    monkeypatch.setattr(kb.store.manifest.VersionCheck, "_sha1_damage", held)
     return gate
 
 
@@ -282,12 +283,12 @@ def test_a_changed_byte_in_the_manifest_that_still_parses_is_found(good: tuple[P
 
 def _broken_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
     """Scoring fails as a programming error would, on an index whose files are whole."""
-    import kb.scoring
+    import kb.engine.scoring
 
     def bug(*args, **kwargs):
         raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
 
-    monkeypatch.setattr(kb.scoring._Scorer, "term", bug)
+    monkeypatch.setattr(kb.engine.scoring._Scorer, "term", bug)
 
 
 def test_a_type_error_inside_scoring_is_raised_as_it_is_not_reported_as_damage(

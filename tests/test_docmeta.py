@@ -1,4 +1,4 @@
-"""kb/docmeta.py: what each document is (place, type, years, date) and each passage's year, read off
+"""kb/chunk/docmeta.py: what each document is (place, type, years, date) and each passage's year, read off
 real documents of every corpus; and that a built index records them (manifest, doc JSON, Whoosh
 stored data, the text index's per-row years, title words) and ``kb docs --json`` / ``/api/docs``
 show them.
@@ -16,16 +16,17 @@ from click.testing import CliRunner
 from whoosh import index as whoosh_index
 
 from conftest import CORPUS, MISSION_PATH, shared_path
-from kb import textindex
-from kb.chunker import chunk
+from kb.engine import segwriter
+from kb.chunk.chunker import chunk
 from kb.cli import main
-from kb.docmeta import describe, heading_year
-from kb.places import short_place
-from kb.indexer import build_index, current_version, read_manifest
-from kb.loaders import load_document
-from kb.ngrams import PNUM_SHIFT
+from kb.chunk.docmeta import describe, heading_year
+from kb.text.places import short_place
+from kb.build.indexer import build_index
+from kb.store.manifest import current_version, read_manifest
+from kb.load.loaders import load_document
+from kb.text.ngrams import PNUM_SHIFT
 from kb.search import KnowledgeBase
-from kb.textindex import TextIndex, word_key
+from kb.engine.textindex import TextIndex, word_key
 
 LAWTEXT = "corpora/lawtext-gov"
 
@@ -224,6 +225,6 @@ def test_merge_keeps_row_years(small_index: Path, tmp_path: Path) -> None:
     (version / "seg-old" / "years.npy").unlink()
     old = TextIndex(version, ["seg-old"], live)
     assert old.row_years.size == old.size and not old.row_years.any()
-    textindex.merge_segments(version, [name], live, into="seg-merged")
+    segwriter.merge_segments(version, [name], live, into="seg-merged")
     merged = TextIndex(version, ["seg-merged"], live)
     assert dict(zip(merged.pnums.tolist(), merged.row_years.tolist())) == pairs

@@ -34,8 +34,8 @@ def test_module_examples_hold(name: str) -> None:
 def test_the_modules_that_teach_by_example_have_examples() -> None:
     """The pipeline's modules each show at least one example (the style the README promises)."""
     lacking = []
-    for name in ("kb.analysis", "kb.chunker", "kb.docmeta", "kb.understand", "kb.search", "kb.spell",
-                 "kb.synonyms", "kb.figures", "kb.highlight", "kb.query", "kb.ngrams", "kb.evaluate"):
+    for name in ("kb.text.analysis", "kb.chunk.chunker", "kb.chunk.docmeta", "kb.query.understand", "kb.search", "kb.query.spell",
+                 "kb.query.synonyms", "kb.text.figures", "kb.query.highlight", "kb.query.parse", "kb.text.ngrams", "kb.evaluate"):
         finder = doctest.DocTestFinder()
         if not any(t.examples for t in finder.find(importlib.import_module(name))):
             lacking.append(name)

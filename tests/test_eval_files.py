@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.analysis import fold
+from kb.text.analysis import fold
 from kb.evaluate import parse_eval_lines
-from kb.loaders import decode
+from kb.load.decode import decode
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -131,7 +131,7 @@ def test_the_gbk_reports_are_read_as_gb18030():
 
 
 def test_the_baseline_scores_an_eval_file_like_kb_eval(tmp_path: Path):
-    from kb.baseline import build_baseline
+    from kb.bench.baseline import build_baseline
     from kb.evaluate import evaluate
 
     corpus = tmp_path / "corpus"

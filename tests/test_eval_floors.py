@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kb.evaluate import evaluate
-from kb.indexer import build_index
+from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""kb/figures.py: one figure with a Chinese unit in the other units documents write it in."""
+"""kb/text/figures.py: one figure with a Chinese unit in the other units documents write it in."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import kb.figures
-from kb.figures import UNITS, equivalents
+import kb.text.figures
+from kb.text.figures import UNITS, equivalents
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(kb.figures)
+    result = doctest.testmod(kb.text.figures)
     assert result.attempted > 0 and result.failed == 0
 
 

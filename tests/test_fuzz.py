@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kb.errors import QueryError
-from kb.query import MAX_ALTERNATIVES, MAX_GROUPS, MAX_QUERY_CHARS, parse_query
+from kb.query.parse import MAX_ALTERNATIVES, MAX_GROUPS, MAX_QUERY_CHARS, parse_query
 from kb.search import PAGE_SIZE, KnowledgeBase
 
 try:

@@ -1,4 +1,4 @@
-"""Result shaping (kb/grouping.py, kb/facets.py through KnowledgeBase.search): one hit per document,
+"""Result shaping (kb/query/grouping.py, kb/engine/facets.py through KnowledgeBase.search): one hit per document,
 facet counts that match what a click on them shows, sorting by date, and page numbers past the end."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.indexer import build_index
+from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
 
 DOCS = {

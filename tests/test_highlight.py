@@ -1,4 +1,4 @@
-"""kb/highlight.py: passage text + matched terms → an escaped HTML snippet with ``<mark>`` on the matches.
+"""kb/query/highlight.py: passage text + matched terms → an escaped HTML snippet with ``<mark>`` on the matches.
 
 A snippet is what the user reads to judge a hit, so it must mark exactly the matched text (never a
 neighbouring character), never mark what does not match, merge touching marks into one, escape
@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import kb.highlight
-from kb.analysis import fold
-from kb.highlight import SNIPPET_CHARS, find_spans, mark_html, snippet_html
-from kb.ngrams import SEE_THROUGH
+import kb.query.highlight
+from kb.text.analysis import fold
+from kb.query.highlight import SNIPPET_CHARS, find_spans, mark_html, snippet_html
+from kb.text.ngrams import SEE_THROUGH
 
 MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 ELLIPSIS = "…"
@@ -84,7 +84,7 @@ def check_marked(marked: set[int], folded: str, terms: list[str], window: range)
 
 def test_doctests() -> None:
     """The ``>>>`` examples in the module's docstrings hold."""
-    result = doctest.testmod(kb.highlight)
+    result = doctest.testmod(kb.query.highlight)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -1,4 +1,4 @@
-"""kb/indexer.py: corpus folders → index folder (incremental, atomic), read back through KnowledgeBase.
+"""kb/build/indexer.py: corpus folders → index folder (incremental, atomic), read back through KnowledgeBase.
 
 Small corpora are copied into a temporary folder and built with one worker so each test stays well
 under a second; the session index (``built_index``, two workers, every real report) is checked for
@@ -18,8 +18,10 @@ import pytest
 
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import BuildFailedError, IndexBusyError, IndexMissingError, KbError, NotFoundError
-from kb import indexer
-from kb.indexer import MAX_SEGMENTS, BuildReport, build_index, current_version, read_manifest
+from kb.build import workers
+from kb.build.indexer import MAX_SEGMENTS, build_index
+from kb.build.plan import BuildReport
+from kb.store.manifest import current_version, read_manifest
 from kb.search import KnowledgeBase
 
 SMALL = [MISSION_PATH, DATA / "fixture-plan-2024.txt", DATA / "fixture-notes-2023.md", DATA / "fixture-gbk-crlf.txt"]
@@ -153,7 +155,7 @@ def test_many_incremental_builds_lose_no_passage(corpus: Path, index_dir: Path) 
 def test_a_worker_writes_a_new_segment_every_segment_rows(corpus: Path, index_dir: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A worker's memory is bounded: past SEGMENT_ROWS passages it writes what it has and starts anew."""
-    monkeypatch.setattr(indexer, "SEGMENT_ROWS", 5)
+    monkeypatch.setattr(workers, "SEGMENT_ROWS", 5)
     report = build(corpus, index_dir)
     segments = read_manifest(current_version(index_dir))["segments"]
     assert 1 < len(segments) <= MAX_SEGMENTS
@@ -168,7 +170,7 @@ def test_a_segment_stays_within_segment_rows_and_files_its_rows_narrow(corpus: P
     """A worker starts a new segment before a document would carry it past SEGMENT_ROWS (a document is
     never split), so a segment's row numbers fit the narrowest type: at lawtext-gov scale ``uint16``
     (2**16 rows), half the bytes of ``uint32``; here, under 256 rows, ``uint8``, term frequencies too."""
-    monkeypatch.setattr(indexer, "SEGMENT_ROWS", 12)
+    monkeypatch.setattr(workers, "SEGMENT_ROWS", 12)
     build(corpus, index_dir)
     version = current_version(index_dir)
     names = read_manifest(version)["segments"]
@@ -322,7 +324,7 @@ def test_a_documents_text_is_stored_once_and_read_back_whole(corpus: Path, index
     body back together exactly as it was read; a passage missing from Whoosh is damage, not a gap."""
     import json
 
-    from kb.loaders import load_document
+    from kb.load.loaders import load_document
     from kb.errors import IndexDamagedError
 
     build(corpus, index_dir)

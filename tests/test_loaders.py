@@ -1,4 +1,4 @@
-"""kb/loaders.py: a file path → ``Document``.
+"""kb/load/loaders.py: a file path → ``Document``.
 
 Decoding (UTF-8, UTF-8 BOM, UTF-16 BOM, GBK; CRLF and lone CR), the three formats (.txt, .md with
 front matter, .html article text), page chrome read as metadata and kept out of the body, titles,
@@ -14,10 +14,13 @@ from pathlib import Path
 
 import pytest
 
-import kb.loaders
+import kb.load.loaders
 from conftest import DATA, MISSION_DOC, MISSION_PATH
 from kb.errors import LoadError
-from kb.loaders import decode, doc_id_for, html_to_text, load_document, split_front_matter
+from kb.load.decode import decode, html_to_text
+from kb.load.files import doc_id_for
+from kb.load.loaders import load_document
+from kb.load.chrome import split_front_matter
 
 
 def _load(name: str):
@@ -30,7 +33,7 @@ def _lines(body: str) -> list[str]:
 
 def test_doctests() -> None:
     """The ``>>>`` examples in the module's docstrings hold."""
-    result = doctest.testmod(kb.loaders, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(kb.load.loaders, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -3,7 +3,7 @@ punctuation it holds and wherever it is cut (mid-word included).
 
 The property runs over real passages of the session index: a fragment is cut at random from a stored
 passage, quoted, and searched. The one precondition is that the fragment folds alone as it does in its
-passage (:func:`kb.analysis.fold` writes ``一九八四年`` as ``1984年``; a cut inside such a year folds
+passage (:func:`kb.text.analysis.fold` writes ``一九八四年`` as ``1984年``; a cut inside such a year folds
 differently), which is what "the same folding as analysis" means.
 """
 
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kb import analysis
-from kb.scoring import _Scorer
+from kb.text import analysis
+from kb.engine.scoring import _Scorer
 from kb.search import KnowledgeBase
-from kb.understand import make_term
+from kb.query.understand import make_term
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ SEEN_THROUGH = {"line-break": "交通\n投资", "ideographic-space": "交通\u30
 @pytest.fixture(scope="module")
 def see_through_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     """One document per way of writing 交通投资 apart, each sentence in one passage."""
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     root = tmp_path_factory.mktemp("see-through")
     corpus = root / "corpus"
@@ -92,7 +92,7 @@ def see_through_kb(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
 def test_what_search_finds_through_the_snippet_marks(see_through_kb: KnowledgeBase, query: str) -> None:
     import re
 
-    from kb.ngrams import see_through_core
+    from kb.text.ngrams import see_through_core
 
     result = see_through_kb.search(query, page_size=20)
     by_doc = {h.doc_id: h for h in result.hits}

@@ -20,17 +20,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import kb.readers
-import kb.readers.docx
-import kb.readers.layout
-import kb.readers.limits
-import kb.readers.ofd
+import kb.load.readers
+import kb.load.readers.docx
+import kb.load.readers.layout
+import kb.load.readers.limits
+import kb.load.readers.ofd
 from kb.cli import main
 from kb.errors import LoadError
-from kb.loaders import load_document
-from kb.readers.docx import read_docx
-from kb.readers.ofd import read_ofd
-from kb.readers.pdf import read_pdf
+from kb.load.loaders import load_document
+from kb.load.readers.docx import read_docx
+from kb.load.readers.ofd import read_ofd
+from kb.load.readers.pdf import read_pdf
 from office_fixtures import (INVEST, LONG, QUOTE_LINE, TABLE, TITLE, TREE, chromium_pdf, make_docx, make_ofd,
                              make_pdf, require_tools, soffice_convert, tree_of)
 
@@ -107,7 +107,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_doctests() -> None:
     """The ``>>>`` examples in the readers' docstrings hold."""
-    for module in (kb.readers, kb.readers.docx, kb.readers.layout, kb.readers.limits, kb.readers.ofd):
+    for module in (kb.load.readers, kb.load.readers.docx, kb.load.readers.layout, kb.load.readers.limits, kb.load.readers.ofd):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 
@@ -199,7 +199,7 @@ def test_docx_styled_heading_without_marker_and_restarted_list(tmp_path: Path) -
     import docx
     from docx.oxml import parse_xml
 
-    from kb.chunker import chunk
+    from kb.chunk.chunker import chunk
     from office_fixtures import W_NS, _chinese_numbering, _numbered
 
     d = docx.Document()
@@ -249,7 +249,7 @@ def test_pdf_page_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = make_pdf(tmp_path / "long.pdf", outline=False)
     with pytest.raises(LoadError, match="2 pages, over the 1-page limit"):
         read_pdf(path, max_pages=1)
-    monkeypatch.setattr(kb.readers.limits, "MAX_PAGES", 1)
+    monkeypatch.setattr(kb.load.readers.limits, "MAX_PAGES", 1)
     with pytest.raises(LoadError, match="over the 1-page limit"):
         load_document(path, tmp_path)
 
@@ -284,7 +284,7 @@ def test_zip_member_cap_holds_against_a_lying_directory(tmp_path: Path) -> None:
         zf.writestr("x.xml", b"1" * 5000)
     with zipfile.ZipFile(buf) as zf:
         with pytest.raises(LoadError, match="unpacks to over"):
-            kb.readers.limits.read_member(zf, "x.xml", "x.ofd", max_member=1000)
+            kb.load.readers.limits.read_member(zf, "x.xml", "x.ofd", max_member=1000)
 
 
 # --- LibreOffice formats ---------------------------------------------------------------------------
@@ -297,7 +297,7 @@ def test_legacy_without_libreoffice_names_the_package(office: dict, monkeypatch:
 
 def test_legacy_batch_converts_same_named_files_apart(tmp_path: Path) -> None:
     """Two ``报告.doc`` in different folders each get their own conversion, in one soffice call."""
-    from kb.readers.legacy import convert_batch
+    from kb.load.readers.legacy import convert_batch
 
     require_tools("soffice")
     doc = soffice_convert(make_docx(tmp_path / "src.docx"), "doc", tmp_path)

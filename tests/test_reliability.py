@@ -35,10 +35,11 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
-from kb.doctext import passage_key
+from kb.store.doctext import passage_key
 from kb.errors import BuildFailedError, IndexBusyError, QueryError
-from kb.indexer import build_index, current_version, read_manifest
-from kb.query import MAX_QUERY_CHARS
+from kb.build.indexer import build_index
+from kb.store.manifest import current_version, read_manifest
+from kb.query.parse import MAX_QUERY_CHARS
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -278,7 +279,7 @@ def test_the_crash_tests_hook_is_a_parameter_not_an_environment_variable() -> No
     assert not [p.name for p in product if "KB_CRASH_TEST" in p.read_text(encoding="utf-8")]
     import inspect
 
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     assert "pause" in inspect.signature(build_index).parameters
 
@@ -704,7 +705,7 @@ def test_first_query_of_a_fresh_process_may_be_ascii(good_index: Path) -> None:
     try:
         done = run_kb("search", "abc", "--index", good_index, timeout=10)
     except subprocess.TimeoutExpired:
-        pytest.fail("`kb search abc` in a fresh process hung (deadlock in kb.analysis)")
+        pytest.fail("`kb search abc` in a fresh process hung (deadlock in kb.text.analysis)")
     assert done.returncode == 0, done.stderr
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import kb.scoring as scoring
-from kb.indexer import build_index
+import kb.engine.scoring as scoring
+from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
 
 REPORT_2023 = """某市2023年政府工作报告
@@ -196,9 +196,9 @@ def test_whole_words_rank_above_character_runs(kb: KnowledgeBase) -> None:
 def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_gives(built_index: Path) -> None:
     """The fast path (vectors over the rows holding a query word) against the plain one (every row)."""
     from kb.evaluate import parse_eval_lines
-    from kb.scoring import evaluate
-    from kb.search import _preference
-    from kb.understand import compile_query, parse_query
+    from kb.engine.scoring import evaluate
+    from kb.query.hits import _preference
+    from kb.query.understand import compile_query, parse_query
 
     kb = KnowledgeBase(built_index)
     opened = kb._current()
@@ -218,12 +218,12 @@ def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_give
 
 def test_the_query_path_imports_no_build_code() -> None:
     """The server and ``kb search`` load the searcher and the web app, never the loaders, chunker,
-    document model or the indexer's workers (kb.store reads the index folder for them)."""
+    document model or the indexer's workers (kb.store.manifest reads the index folder for them)."""
     import subprocess
     import sys
 
-    code = ("import sys, kb.search, web; print(sorted(m for m in ('kb.indexer', 'kb.loaders', 'kb.chunker', "
-            "'kb.docmeta', 'kb.readers', 'kb.whooshio', 'multiprocessing') if m in sys.modules))")
+    code = ("import sys, kb.search, web; print(sorted(m for m in ('kb.build.indexer', 'kb.load.loaders', 'kb.chunk.chunker', "
+            "'kb.chunk.docmeta', 'kb.load.readers', 'kb.engine.whooshio', 'multiprocessing') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parent.parent)
     assert out.stdout.strip() == "[]", out.stdout
@@ -233,10 +233,11 @@ def test_counting_a_spelling_candidate_s_rows_agrees_with_scoring_it(built_index
     """``_rows_holding`` (sorted row lists intersected) counts what ``_Scorer.term(...).match`` holds."""
     import dataclasses
 
-    from kb import understand
+    from kb.query import understand
     from kb.evaluate import parse_eval_lines
-    from kb.scoring import _Lookups, _Scorer, term_rows
-    from kb.respell import _rows_holding
+    from kb.engine.candidates import _Lookups, term_rows
+    from kb.engine.scoring import _Scorer
+    from kb.query.respell import _rows_holding
 
     opened = KnowledgeBase(built_index)._current()
     reads = _Lookups(opened.text)
@@ -270,8 +271,8 @@ def test_a_warm_knowledge_base_readies_the_spelling_tables_on_a_thread(built_ind
 
 
 def test_only_a_word_few_passages_hold_has_its_parts_stand_in(built_index: Path) -> None:
-    from kb.scoring import PARTS_MAX_SHARE, _Lookups, uses_parts
-    from kb.understand import Unit
+    from kb.engine.candidates import PARTS_MAX_SHARE, _Lookups, uses_parts
+    from kb.query.understand import Unit
 
     kb = KnowledgeBase(built_index)
     reads = _Lookups(kb._current().text)

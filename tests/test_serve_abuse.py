@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.indexer import build_index
+from kb.build.indexer import build_index
 from web import SECURITY_HEADERS, create_app
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""kb/spell.py and the vocabulary behind it (kb/textindex.py): typos and pinyin → words the index holds.
+"""kb/query/spell.py and the vocabulary behind it (kb/engine/textindex.py): typos and pinyin → words the index holds.
 
 Small vocabularies check the rules (same sound first, frequent words only, nothing to correct when
 every word is known, bounded work on gibberish); the session index (``built_index``) checks them on
@@ -14,21 +14,25 @@ from pathlib import Path
 
 import pytest
 
-import kb.spell
+import kb.query.spell
 from conftest import DATA, MISSION_PATH
-from kb import analysis, indexer, textindex
-from kb.chunker import chunk
-from kb.indexer import build_index, current_version, read_manifest
+from kb.text import analysis
+from kb.build import indexer
+from kb.engine import textindex
+from kb.chunk.chunker import chunk
+from kb.build.indexer import build_index
+from kb.store.manifest import current_version, read_manifest
 from kb.models import Document
-from kb.spell import Speller
-from kb.textindex import SegmentBuilder, TextIndex
+from kb.query.spell import Speller
+from kb.engine.segwriter import SegmentBuilder
+from kb.engine.textindex import TextIndex
 
 VOCAB = {"综合": 120, "交通": 900, "投资": 400, "融资": 600, "治超": 30, "治理": 500, "超限": 40,
          "四好农村路": 12, "农村": 300, "公路": 250, "绿色": 20, "银行": 8, "稀有": 2, "路网": 50}
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(kb.spell)
+    result = doctest.testmod(kb.query.spell)
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -113,7 +117,7 @@ def test_from_pinyin_gibberish_returns_nothing(latin: str) -> None:
 def test_from_pinyin_work_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every prefix of ``shishishi…`` is a word of some vocabulary: the search stops at MAX_STEPS
     (counted in lookups, not timed: a loaded machine must not fail it)."""
-    import kb.spell as spell
+    import kb.query.spell as spell
 
     chars = "是市事时式试室适使世视实施师"
     vocabulary = {a + b: 5 for a in chars for b in chars}

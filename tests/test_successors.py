@@ -1,4 +1,4 @@
-"""Permalinks that survive edits (kb/successors.py at build time, KnowledgeBase.resolve when serving):
+"""Permalinks that survive edits (kb/build/successors.py at build time, KnowledgeBase.resolve when serving):
 an edited passage's old id lands on its successor, through further builds, incremental or full; a
 removed document's ids are gone (410), not unknown."""
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from kb.errors import GoneError, NotFoundError
-from kb.indexer import build_index
+from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
-from kb.successors import REDIRECTS, read_redirects
+from kb.store.redirects import REDIRECTS, read_redirects
 
 TEXT = """温岭市交通运输局2023年度工作总结
 一、治超工作

@@ -1,4 +1,4 @@
-"""kb/synonyms.py and kb/data/synonyms.txt: the forms a query term also searches.
+"""kb/query/synonyms.py and kb/data/synonyms.txt: the forms a query term also searches.
 
 What is pinned: the shipped table parses cleanly and every group in it is usable; expansions are
 folded, never the term itself, at most six; the five-year-plan rule works both ways (short ↔ full,
@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-import kb.synonyms
-from kb.analysis import fold
-from kb.highlight import find_spans
-from kb.synonyms import (MAX_EXPANSIONS, SynonymFileWarning, SynonymTable, load_synonyms, plan_forms,
-                         plan_number, synonym_file_paths)
+import kb.query.synonyms
+from kb.text.analysis import fold
+from kb.query.highlight import find_spans
+from kb.query.synonyms import (MAX_EXPANSIONS, SynonymFileWarning, SynonymTable, load_synonyms, plan_forms,
+                               plan_number, synonym_file_paths)
 
-SHIPPED = Path(kb.synonyms.__file__).parent / "data" / "synonyms.txt"
+SHIPPED = Path(kb.query.synonyms.__file__).parent.parent / "data" / "synonyms.txt"
 MISSION = Path(__file__).resolve().parent.parent / "corpus" / "wenling-transport-bureau-2023-work-summary.txt"
 NUMERALS = ["一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二", "十三", "十四", "十五"]
 
@@ -37,7 +37,7 @@ def shipped(monkeypatch: pytest.MonkeyPatch) -> SynonymTable:
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(kb.synonyms)
+    result = doctest.testmod(kb.query.synonyms)
     assert result.attempted > 0 and result.failed == 0
 
 

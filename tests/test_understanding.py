@@ -1,5 +1,5 @@
 """Query understanding on the session index (corpus/, tests/data, reports, gbk): years, filters, typed
-questions, exclusions on titles and headings, bad input. See kb/understand.py and kb/search.py."""
+questions, exclusions on titles and headings, bad input. See kb/query/understand.py and kb/search.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from kb.errors import QueryError
 from kb.search import KnowledgeBase
-from kb.understand import SearchOptions, compile_query, parse_query
+from kb.query.understand import SearchOptions, compile_query, parse_query
 
 MISSION = "wenling-transport-bureau-2023-work-summary"
 
@@ -21,7 +21,7 @@ def kb(built_index: Path) -> KnowledgeBase:
 
 def _built(tmp_path: Path, files: dict[str, str]) -> Path:
     """A corpus of ``files`` (relative path → text) built into an index; its folder."""
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     for name, text in files.items():
@@ -114,7 +114,7 @@ def test_a_plan_name_is_one_unit_and_a_preference_for_the_plan_itself() -> None:
 
 
 def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     (corpus / "五年规划").mkdir(parents=True)
@@ -138,7 +138,7 @@ def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_p
 
 
 def test_a_typo_is_corrected_to_the_word_that_goes_with_the_rest_of_the_query(tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -158,7 +158,7 @@ def test_a_typo_is_corrected_to_the_word_that_goes_with_the_rest_of_the_query(tm
 
 
 def test_a_year_s_figures_come_from_the_report_that_reviews_it(tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -176,7 +176,7 @@ def test_a_year_s_figures_come_from_the_report_that_reviews_it(tmp_path: Path) -
 
 
 def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -192,7 +192,7 @@ def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> 
     kb = KnowledgeBase(index)
     # the 2009 report's section about 2009 sets its targets; the 2010 report reviews what was done
     assert "8201亿元" in kb.search("2009年 生产总值").hits[0].text
-    import kb.version as front  # with planning sections weighed as sections reviewing the year: the targets
+    import kb.query.version as front  # with planning sections weighed as sections reviewing the year: the targets
 
     original = front.YEAR_PLANNED_SECTION
     front.YEAR_PLANNED_SECTION = front.YEAR_SECTION
@@ -203,7 +203,7 @@ def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> 
 
 
 def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     for folder in ("政府工作报告-省自治区/山东省", "政府工作报告-省自治区/河北省", "国家统计局年度统计"):
@@ -231,8 +231,8 @@ def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
     # naming no place, the country's own documents come a little first (NATIONAL_PRIOR); naming one, its own
     import numpy as np
 
-    from kb.scoring import NATIONAL_PRIOR, PLACE_DOCUMENT
-    from kb.search import _place_boost
+    from kb.engine.scoring import NATIONAL_PRIOR, PLACE_DOCUMENT
+    from kb.query.hits import _place_boost
 
     opened = kb._current()
     national = np.array([opened.doc_by_fid[int(f)].startswith(tuple(
@@ -254,7 +254,7 @@ def test_words_typed_together_in_a_question_rank_passages_holding_them_together(
 
 
 def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: Path, monkeypatch) -> None:
-    from kb import scoring
+    from kb.engine import scoring
 
     kb = KnowledgeBase(_built(tmp_path, {"a.md": (
         "# 某市政府工作报告\n\n（一）住房。加强住房保障，棚户区和老旧小区改造提升，新开工安置房，"
@@ -264,7 +264,7 @@ def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: P
     # the passage holding its longest stretch together earns the bonus for that stretch
     import numpy as np
 
-    from kb.understand import make_term
+    from kb.query.understand import make_term
 
     opened = kb._current()
     scorer = scoring._Scorer(opened.text)
@@ -279,8 +279,8 @@ def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: P
 
 
 def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeypatch) -> None:
-    import kb.version as front
-    from kb.indexer import build_index
+    import kb.query.version as front
+    from kb.build.indexer import build_index
 
     corpus = tmp_path / "corpus"
     (corpus / "五年规划").mkdir(parents=True)
@@ -304,7 +304,7 @@ def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeyp
 
 
 def test_a_passage_holding_every_part_of_a_missing_word_covers_most_of_it(tmp_path: Path, monkeypatch) -> None:
-    from kb import scoring
+    from kb.engine import scoring
 
     kb = KnowledgeBase(_built(tmp_path, {"a.md": "# 某市统计公报\n\n（一）建设。城镇面貌明显改善。\n\n"
                                                  "（二）收入。城镇新增就业1.2万人，居民收入增长8%。\n"}))

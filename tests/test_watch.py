@@ -1,4 +1,4 @@
-"""kb/watch.py and ``kb serve --watch``: a file saved into the corpus becomes searchable by itself.
+"""kb/build/watch.py and ``kb serve --watch``: a file saved into the corpus becomes searchable by itself.
 
 The watcher is driven step by step first (``check()``: added, changed, deleted, unchanged); then the
 real command runs as a user would start it, a .docx is dropped into its corpus while requests keep
@@ -24,15 +24,15 @@ from urllib.parse import quote
 
 import pytest
 
-import kb.watch
+import kb.build.watch
 from conftest import MISSION_DOC, MISSION_PATH
 from kb.search import KnowledgeBase
-from kb.watch import CorpusWatcher
+from kb.build.watch import CorpusWatcher
 from office_fixtures import make_docx
 
 
 def test_doctests() -> None:
-    result = doctest.testmod(kb.watch)
+    result = doctest.testmod(kb.build.watch)
     assert result.attempted > 0 and result.failed == 0
 
 

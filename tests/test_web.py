@@ -496,7 +496,7 @@ def test_missing_index_says_to_run_kb_build(tmp_path: Path) -> None:
 
 
 def test_app_picks_up_an_index_built_after_start(tmp_path: Path, web_corpus: list[Path]) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     index_dir = tmp_path / "later"
     client = create_app({"KB_INDEX": str(index_dir), "TESTING": True}).test_client()
@@ -571,7 +571,7 @@ def test_original_docx_mime_and_gone_file(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     source = make_docx(corpus / "工作总结.docx")
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     build_index([corpus], tmp_path / "index", workers=1)
     app = create_app({"KB_INDEX": str(tmp_path / "index"), "TESTING": True})
@@ -656,7 +656,7 @@ def test_document_list_filters_searches_sorts_and_pages(web_client: FlaskClient,
     by_type = web_client.get("/api/docs?type=" + quote("政府工作报告")).get_json()
     assert by_type and all(d["type"] == "政府工作报告" for d in by_type)
     assert html(web_client, "/docs?page=999&year=abc")  # nonsense is answered
-    from kb.doclist import browse
+    from kb.query.doclist import browse
     listing = browse(kb.docs(), page=2, page_size=2)
     assert listing.page == 2 and listing.pages == -(-len(kb.docs()) // 2) and len(listing.docs) == 2
 
@@ -699,7 +699,7 @@ def test_hit_links_and_back_link_keep_the_search(web_client: FlaskClient, missio
 
 
 def test_edited_passage_link_lands_with_a_notice_and_removed_document_is_410(tmp_path: Path) -> None:
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     text = (Path(__file__).resolve().parent.parent / "corpus" / f"{MISSION_DOC}.txt").read_text(encoding="utf-8")

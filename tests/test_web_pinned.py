@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+import kb.query.pinned
 import kb.search
-from kb.indexer import build_index
-from kb.store import read_manifest
+from kb.build.indexer import build_index
+from kb.store.manifest import read_manifest
 from web import create_app
 
 OLD = """交通运输局2023年度工作总结
@@ -80,7 +81,7 @@ def _swap_to(app: Flask, index: Path, version: Path) -> None:
 def _counting_loads(monkeypatch: pytest.MonkeyPatch, after_first: Callable[[], None] | None = None) -> list[str]:
     """Every document JSON read from now on, by doc id; ``after_first`` runs once, after the first read."""
     loads: list[str] = []
-    real = kb.search.load_document
+    real = kb.query.pinned.read_document
 
     def load(version: Path, doc_id: str, entry: tuple | None = None) -> dict:
         data = real(version, doc_id, entry)
@@ -89,7 +90,7 @@ def _counting_loads(monkeypatch: pytest.MonkeyPatch, after_first: Callable[[], N
             after_first()
         return data
 
-    monkeypatch.setattr(kb.search, "load_document", load)
+    monkeypatch.setattr(kb.query.pinned, "read_document", load)
     return loads
 
 

@@ -1,6 +1,6 @@
 """Whoosh is the index of record: kb's analyzer is a Whoosh analyzer, the built version opens with
 stock Whoosh and its own queries find the right passages, and they are the passages the numpy
-accelerator (kb.textindex) finds for the same words."""
+accelerator (kb.engine.textindex) finds for the same words."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from whoosh.index import open_dir
 from whoosh.qparser import QueryParser
 from whoosh.query import And, Phrase, Term
 
-from kb import analysis
-from kb.analyzer import ChineseAnalyzer, ChineseTokenizer, FoldFilter
-from kb.version import _Version
-from kb.store import current_version
+from kb.text import analysis
+from kb.text.analyzer import ChineseAnalyzer, ChineseTokenizer, FoldFilter
+from kb.query.version import _Version
+from kb.store.manifest import current_version
 
 from conftest import CORPUS, MISSION_DOC, MISSION_PATH, REPO, SHARED
 
@@ -46,7 +46,7 @@ def test_the_analyzer_is_composed_the_whoosh_way() -> None:
 
 
 def test_the_analyzer_gives_kbs_own_words_on_real_text() -> None:
-    """The same words, positions and offsets as kb.analysis.words of the folded text; offsets point
+    """The same words, positions and offsets as kb.text.analysis.words of the folded text; offsets point
     into the text as given (one character folds to one character)."""
     for text in _real_texts():
         expected = [(t.text, t.pos, t.start, t.end) for t in analysis.words(analysis.fold(text), folded=True)]

@@ -1,4 +1,4 @@
-"""kb.whooshio pins what Whoosh's private writing calls do on the exactly pinned Whoosh version: when
+"""kb.engine.whooshio pins what Whoosh's private writing calls do on the exactly pinned Whoosh version: when
 Whoosh is upgraded, this is the test that says whether the adapter still holds."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from whoosh.index import LockError, create_in, open_dir
 from whoosh.query import Every, Term
 from whoosh.writing import SegmentWriter
 
-from kb import whooshio
+from kb.engine import whooshio
 
 from conftest import REPO
 
@@ -38,20 +38,20 @@ def test_only_the_adapter_calls_whooshs_private_writing_api() -> None:
                          r"\._added\b|_lk=")
     users = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*.py")
                    if private.search(p.read_text(encoding="utf-8")))
-    assert users == ["kb/whooshio.py"]
+    assert users == ["kb/engine/whooshio.py"]
 
 
 def test_only_the_reading_adapter_reads_whooshs_internals() -> None:
     private = re.compile(r"\._dbfile\b|\._basepos\b|\._fixedlen\b|\._typecode\b")
     users = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "kb").rglob("*.py")
                    if private.search(p.read_text(encoding="utf-8")))
-    assert users == ["kb/whooshread.py"]
+    assert users == ["kb/engine/whooshread.py"]
 
 
 def test_the_pnum_column_read_in_one_piece_equals_reading_it_value_by_value(built_index: Path) -> None:
-    """``kb.whooshread.pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
+    """``kb.engine.whooshread.pnum_column`` reads Whoosh's column bytes directly (pinned Whoosh): the same numbers."""
     from kb.search import KnowledgeBase
-    from kb.whooshread import pnum_column
+    from kb.engine.whooshread import pnum_column
 
     kb = KnowledgeBase(built_index)  # (kept: the reader closes with it)
     reader = kb._current().reader

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kb.indexer import build_index
+from kb.build.indexer import build_index
 from web import create_app
 
 REPO = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 The chunker keeps every passage inside one section and the passages in document order, with the
 sections in pre-order, so the page is the section tree with each section's own passages under its
-heading. Every piece of text is HTML-escaped here (:func:`kb.highlight.mark_html`); the only tags
+heading. Every piece of text is HTML-escaped here (:func:`kb.query.highlight.mark_html`); the only tags
 in the ``*_html`` strings are our own ``<mark>``, which is why the templates may mark them safe.
 
 >>> view = document_view({"document": {"doc_id": "d", "title": "T", "date": "", "source": "",
@@ -22,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from kb.errors import QueryError
-from kb.highlight import find_spans, mark_html
-from kb.query import parse_query
+from kb.query.highlight import find_spans, mark_html
+from kb.query.parse import parse_query
 from kb.search import compile_query
 
 PATH_SEPARATOR = " › "

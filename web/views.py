@@ -13,10 +13,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
-from kb import doclist
+from kb.query import doclist
 from kb.errors import NotFoundError, QueryError
 from kb.models import SearchResult
-from kb.query import parse_query
+from kb.query.parse import parse_query
 from kb.search import MAX_PAGE
 from web.db import get_version
 from web.render import (PATH_SEPARATOR, citation, document_view, empty_query_tip, matched_sentence, query_terms,

@@ -2,13 +2,13 @@
 
 One run measures three systems on the same corpus copy and the same query set:
 
-- **kb**: :func:`kb.indexer.build_index` and :meth:`kb.search.KnowledgeBase.search` (whatever they
+- **kb**: :func:`kb.build.indexer.build_index` and :meth:`kb.search.KnowledgeBase.search` (whatever they
   currently are: only the public functions are called);
 - **naive**: jieba's stock ``jieba.analyse.ChineseAnalyzer`` in a plain Whoosh schema (``id`` +
   stored ``content``), one index document per non-empty line, Whoosh's default ``QueryParser`` and
   default highlighter;
 - **fts5**: SQLite FTS5 with the ``trigram`` tokenizer over kb's own passages
-  (:func:`kb.loaders.load_document` + :func:`kb.chunker.chunk`), ``snippet()`` for highlighting.
+  (:func:`kb.load.loaders.load_document` + :func:`kb.chunk.chunker.chunk`), ``snippet()`` for highlighting.
 
 Every build and query phase runs in a child process (``python -m kb.bench _phase SPEC OUT``) so its
 peak memory is its own and the parent stays small; cold start runs the real command line.

@@ -41,8 +41,8 @@ def format_samples(texts: list[Path], out: Path, log: Log | None = None) -> list
     paragraph a line), then .pdf and .doc printed from it by LibreOffice when it is installed."""
     import docx
 
-    from kb.loaders import load_document
-    from kb.readers import legacy
+    from kb.load.loaders import load_document
+    from kb.load.readers import legacy
 
     say = log or (lambda _msg: None)
     out.mkdir(parents=True, exist_ok=True)
@@ -79,14 +79,14 @@ def format_samples(texts: list[Path], out: Path, log: Log | None = None) -> list
 
 
 def ingest_by_format(files: list[Path]) -> list[FormatSpeed]:
-    """Time :func:`kb.loaders.load_document` + :func:`kb.chunker.chunk` on each file, grouped by suffix.
+    """Time :func:`kb.load.loaders.load_document` + :func:`kb.chunk.chunker.chunk` on each file, grouped by suffix.
 
     .doc/.wps/.rtf are timed as a build reads them: one LibreOffice batch conversion (its time
     shared among them) and the read of each converted file.
     """
-    from kb.chunker import chunk
-    from kb.loaders import load_document
-    from kb.readers import legacy
+    from kb.chunk.chunker import chunk
+    from kb.load.loaders import load_document
+    from kb.load.readers import legacy
 
     speeds: dict[str, FormatSpeed] = {}
     olds = [f for f in files if f.suffix.lower() in legacy.SUFFIXES]
@@ -132,7 +132,7 @@ def _pages(path: Path) -> int:
             finally:
                 pdf.close()
         if path.suffix.lower() == ".ofd":
-            from kb.readers.ofd import read_ofd
+            from kb.load.readers.ofd import read_ofd
 
             return read_ofd(path).pages
     except (LoadError, OSError, pdfium.PdfiumError):

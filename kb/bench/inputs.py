@@ -73,7 +73,7 @@ def load_queries(files: list[Path]) -> tuple[list[str], dict]:
 
 def copy_corpus(roots: list[Path], dest: Path, sample: int | None) -> tuple[list[Path], list[Path]]:
     """Copy the corpus files (or an evenly spread sample of them) under ``dest``: (new roots, files)."""
-    from kb.indexer import iter_corpus
+    from kb.build.plan import iter_corpus
 
     found = list(iter_corpus([Path(r) for r in roots]))
     if sample and sample < len(found):

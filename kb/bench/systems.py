@@ -23,7 +23,7 @@ from kb.bench.common import FTS5_MIN_SQLITE, Searcher, TOP_K
 
 def build_kb(roots: list[Path], index: Path, full: bool, workers: int | None = None) -> dict:
     """kb's own build, through the public function (``workers=None``: kb's default)."""
-    from kb.indexer import build_index
+    from kb.build.indexer import build_index
 
     started = time.perf_counter()
     report = build_index(roots, index, full=full, workers=workers)
@@ -62,7 +62,7 @@ def _import_jieba():
 
 def _scan(roots: list[Path], old: dict) -> tuple[dict, list[tuple[str, Path, Path]], list[str]]:
     """(file key → [size, mtime_ns], new or changed files, keys gone or changed) against ``old``."""
-    from kb.indexer import iter_corpus
+    from kb.build.plan import iter_corpus
 
     files: dict[str, list[int]] = {}
     todo = []
@@ -79,7 +79,7 @@ def _scan(roots: list[Path], old: dict) -> tuple[dict, list[tuple[str, Path, Pat
 def _lines_of(path: Path, root: Path) -> list[str] | None:
     """The non-empty lines of a document as kb's loader decodes it (``None`` when it cannot be read)."""
     from kb.errors import LoadError
-    from kb.loaders import load_document
+    from kb.load.loaders import load_document
 
     try:
         doc = load_document(path, root)
@@ -159,9 +159,9 @@ CREATE TABLE files(key TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, lo INTE
 
 def build_fts5(roots: list[Path], index: Path, full: bool) -> dict:
     """kb's passages (load_document + chunk) into one FTS5 trigram table; one transaction; optimise."""
-    from kb.chunker import chunk
+    from kb.chunk.chunker import chunk
     from kb.errors import LoadError
-    from kb.loaders import load_document
+    from kb.load.loaders import load_document
 
     db = index / "fts5.db"
     started = time.perf_counter()

@@ -1,0 +1,1 @@
+"""Chunk stage: :class:`kb.models.Document` → section tree + passages, and the document's facts (place, type, dates)."""

@@ -1,0 +1,45 @@
+"""The Whoosh schema, defined once: Whoosh is the index of record, :mod:`kb.engine.textindex` its accelerator.
+
+One Whoosh document per searchable passage:
+
+============  =====================================================  ==========================
+field         holds                                                  used for
+============  =====================================================  ==========================
+passage_id    ``<doc_id>.<hash>``                                    unique key, permalinks
+doc_id        the document's id                                      removing a changed file
+pnum          column: ``file_id << 20 | ordinal``                    joins the text index rows
+content       the passage text: stored, and indexed with positions   showing a hit; Whoosh search
+heading       the words of the document title and section path       Whoosh search
+data          section path, anchors, year (stored)                   showing a hit
+============  =====================================================  ==========================
+
+``content`` and ``heading`` are analysed by kb's Chinese analyzer (:mod:`kb.text.analyzer`), so stock
+Whoosh (``whoosh.index.open_dir``, ``QueryParser("content", ix.schema)``, ``Phrase``) searches the
+index as anyone who knows Whoosh expects (README, "Searching the index with plain Whoosh"). The
+same words, with title sub-words and character pairs, are also filed as numpy postings by the same
+workers (:mod:`kb.engine.textindex`): the accelerator :mod:`kb.search` reads, BM25F over arrays instead
+of one Python call per posting. ``tests/test_whoosh_index.py`` checks that both find the same passages.
+
+>>> sorted(build_schema().names())
+['content', 'data', 'doc_id', 'heading', 'passage_id', 'pnum']
+>>> build_schema()["content"].format.supports("positions")
+True
+"""
+
+from __future__ import annotations
+
+from whoosh.columns import NumericColumn
+from whoosh.fields import COLUMN, ID, STORED, TEXT, Schema
+
+from kb.text.analyzer import ChineseAnalyzer
+
+
+def build_schema() -> Schema:
+    return Schema(
+        passage_id=ID(stored=True, unique=True),
+        doc_id=ID(stored=True),
+        pnum=COLUMN(NumericColumn("Q")),
+        content=TEXT(analyzer=ChineseAnalyzer(), phrase=True, stored=True),
+        heading=TEXT(analyzer=ChineseAnalyzer(), phrase=False),
+        data=STORED(),
+    )

@@ -1,0 +1,1 @@
+"""Load stage: a corpus file → :class:`kb.models.Document` (decode, sniff, strip chrome, read office formats)."""

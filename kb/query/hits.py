@@ -1,0 +1,61 @@
+"""Hits: an opened version's rows → ``Hit`` records with marked snippets; per-row factors of years, plans, places."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kb.query.highlight import snippet_html
+from kb.models import Hit
+from kb.query.understand import CompiledQuery
+from kb.query.version import _Version
+
+
+def _folded_text(opened: _Version, row: int) -> str | None:
+    """A row's text as the index keeps it, folded (``None`` if it cannot be read)."""
+    try:
+        return opened.text.text(row).decode("utf-8")
+    except (UnicodeDecodeError, OSError, IndexError):
+        return None
+
+
+def _preference(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
+    """The per-row factor of what the query names beside its words: years, five-year plans."""
+    factors = [f for f in (opened.year_preference(query.prefer_years) if query.options.years else None,
+                           opened.plan_preference(query.prefer_plans) if query.prefer_plans else None)
+               if f is not None]
+    if not factors:
+        return None
+    return factors[0] if len(factors) == 1 else np.multiply.reduce(factors)
+
+
+def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
+    """The per-row factor of the places the query's words name; naming none, the country's own
+    documents a little first (``NATIONAL_PRIOR``: "2017年末 农村贫困人口" asks about the country);
+    ``None`` when neither applies."""
+    if not query.options.places:
+        return None
+    words = {u.word for group in query.groups for term in group for u in term.units}
+    words |= {term.core for group in query.groups for term in group}
+    named = opened.place_preference(tuple(words))
+    return named if named is not None else opened.national_prior()
+
+
+def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:
+    """A text-index row, read from Whoosh, as a hit with its snippet marked."""
+    stored = opened.stored(row)
+    data = stored.get("data") or {}
+    text = stored.get("content", "")
+    doc = opened.manifest.get("docs", {}).get(stored["doc_id"], {})  # title and date: once per document
+    return Hit(
+        passage_id=stored["passage_id"],
+        doc_id=stored["doc_id"],
+        doc_title=doc.get("title", data.get("t", "")),
+        date=doc.get("date", data.get("d", "")),
+        section_path=tuple(data.get("sp", ())),
+        text=text,
+        snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
+        anchor=data.get("a", ""),
+        score=float(score),
+        rank=rank_no,
+        source=doc.get("source", ""),
+    )
