@@ -348,3 +348,23 @@ def test_a_documents_text_is_stored_once_and_read_back_whole(corpus: Path, index
     opened.passage_texts = lambda doc_id: dict(list(real(doc_id).items())[1:])  # type: ignore[method-assign]
     with pytest.raises(IndexDamagedError, match="cannot be put back together"):
         kb.document(MISSION_DOC)
+
+
+def test_a_segments_live_documents_are_read_as_whoosh_lists_them(corpus: Path, index_dir: Path) -> None:
+    """Opening a version reads which Whoosh documents are alive in one piece (``_alive``), not one
+    ``is_deleted`` call each: the same numbers as ``all_doc_ids()``, with and without deletions."""
+    from whoosh.index import open_dir
+
+    from kb.query.version import _alive
+
+    build(corpus, index_dir)
+    changed = sorted(corpus.iterdir())[0]
+    st = changed.stat()
+    changed.write_bytes(changed.read_bytes() + "\n结尾新增一句。".encode("gb18030" if "gbk" in changed.name else "utf-8"))
+    os.utime(changed, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert build(corpus, index_dir).changed == 1
+    with open_dir(str(current_version(index_dir))).reader() as reader:
+        leaves = [sub for sub, _offset in reader.leaf_readers()]
+        assert any(sub.has_deletions() for sub in leaves)  # the changed file's old passages
+        for sub in leaves:
+            assert _alive(sub).tolist() == list(sub.all_doc_ids())

@@ -32,6 +32,16 @@ from kb.store.damage import _DAMAGE, _collect_leaked_files
 
 FACET_LIMIT = 20
 
+def _alive(sub) -> np.ndarray:
+    """A Whoosh segment's documents not deleted, as an array: every number when it has no deletions
+    (as after a full build; ``all_doc_ids()`` asks about each one, ~0.4 s for 219,100), else the
+    numbers less its deleted set."""
+    every = np.arange(sub.doc_count_all(), dtype=np.int64)
+    if not sub.has_deletions():
+        return every
+    return np.setdiff1d(every, np.fromiter(sub.deleted_docs_set, dtype=np.int64), assume_unique=True)
+
+
 def _year(date: str) -> int:
     return int(date[:4]) if date[:4].isdigit() else -1
 
@@ -105,7 +115,7 @@ class _Version:
         pnums, docnums = [], []
         for sub, offset in reader.leaf_readers():
             column = pnum_column(sub)
-            alive = np.fromiter(sub.all_doc_ids(), dtype=np.int64)
+            alive = _alive(sub)
             pnums.append(column[alive])
             docnums.append(alive + offset)
         pnums_all = np.concatenate(pnums) if pnums else np.empty(0, np.uint64)
