@@ -208,3 +208,21 @@ def test_token_lists_write_the_segment_add_document_writes(tmp_path: Path) -> No
     assert len(side.segments) == 2
     whooshio.commit(cut, side.segments, merge=False)
     assert _dump(cut, blocks=False) == _dump(stock, blocks=False)
+
+
+def test_a_one_posting_block_is_filed_uncompressed_and_read_back(tmp_path: Path) -> None:
+    """zlib makes a one-posting block larger (and costs a call each): it is filed as it is, the
+    others compressed, and Whoosh's own reader reads both."""
+    schema = Schema(key=ID(stored=True), body=TEXT(phrase=True))
+    create_in(str(tmp_path), schema).close()
+    with whooshio.SideWriter(tmp_path) as side:
+        for i in range(5):
+            side.add(key=f"d{i}", body=["常见", f"罕见{i}", "常见"])
+    whooshio.commit(tmp_path, side.segments)
+    with open_dir(str(tmp_path)).searcher() as searcher:
+        reader = searcher.reader()
+        rare, common = reader.postings("body", "罕见3"), reader.postings("body", "常见")
+        assert (rare._compression, common._compression) == (0, 3)
+        assert list(rare.all_ids()) == [3] and list(common.all_ids()) == [0, 1, 2, 3, 4]
+        assert [searcher.stored_fields(n)["key"] for n in searcher.docs_for_query(Term("body", "罕见3"))] == ["d3"]
+        assert dict(reader.postings("body", "常见").items_as("positions")) == {n: [0, 2] for n in range(5)}

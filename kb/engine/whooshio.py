@@ -9,7 +9,7 @@ in ``pyproject.toml``): update the pin and that test together.
 
 Private calls used here, and nowhere else in kb: ``SegmentWriter(_lk=False)`` and its ``perdocwriter``,
 ``fieldwriter`` (the codec's writers; its postings writer's block buffer: ``_postwriter``, ``_blocklimit``,
-``_ids``, ``_weights``, ``_values``, ``_maxweight``, ``_minlength``, ``_maxlength``, ``_write_block``),
+``_ids``, ``_weights``, ``_values``, ``_maxweight``, ``_compression``, ``_minlength``, ``_maxlength``, ``_write_block``),
 ``pool``, ``docnum``, ``_added``, ``_close_segment``,
 ``_assemble_segment``, ``_finalize_segment``, ``is_closed``; at commit ``_merge_segments``, ``_commit_toc``,
 ``_finish``.
@@ -35,6 +35,12 @@ from whoosh import index as whoosh_index
 from whoosh.system import pack_uint
 from whoosh.writing import SegmentWriter
 
+# A block of one posting is filed uncompressed: zlib's header and checksum make its ~75-byte pickle
+# a byte larger, not smaller, and each call costs ~25 µs of set-up, most of the time spent writing
+# rare words (two postings already pickle to ~110 bytes and compress to ~95). Whoosh meant to skip
+# small blocks, but its check is overwritten on the next line. Each block says how it was filed,
+# and Whoosh's reader reads it either way.
+SMALL_BLOCK = 1
 WHOOSH_VERSION = (2, 7, 5)  # the version these private calls were checked on (tests/test_whooshio.py)
 
 
@@ -250,7 +256,7 @@ class _TokenColumns:
             return value
         fw.start_field(name, self.field)
         pw = fw._postwriter
-        limit = pw._blocklimit
+        limit, level = pw._blocklimit, pw._compression
         for word, a, b in zip(term_words, term_first.tolist(), np.append(term_first[1:], post.size).tolist()):
             fw.start_term(word)
             freqs = post_freq[a:b].tolist()
@@ -270,9 +276,11 @@ class _TokenColumns:
                 pw._values = values[lo - a:hi - a]
                 pw._maxweight = float(max(freqs[lo - a:hi - a]))
                 pw._minlength, pw._maxlength = int(block_len.min()), int(block_len.max())
+                pw._compression = level if hi - lo > SMALL_BLOCK else 0  # (read back per block)
                 if hi < b:
                     pw._write_block()  # (the last block: written by finish_term)
             fw.finish_term()
+        pw._compression = level
         fw.finish_field()
 
 
