@@ -252,7 +252,7 @@ def test_a_periodic_unpunctuated_line_is_linear_not_quadratic() -> None:
 
 
 def test_a_20_mb_unpunctuated_line_builds_and_is_searchable(tmp_path: Path) -> None:
-    """The issue's case itself: 20 MB on one line, no punctuation (~37 s on one core; 216 s once)."""
+    """The issue's case itself: 20 MB on one line, no punctuation (~35 s on one core; 216 s once)."""
     corpus = tmp_path / "corpus"
     unpunctuated(corpus / "one-line.txt", 20)
     good(corpus / "plan.txt", "独特词甲")
@@ -266,7 +266,7 @@ def test_a_20_mb_unpunctuated_line_builds_and_is_searchable(tmp_path: Path) -> N
 
 def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_size(tmp_path: Path) -> None:
     """Linear, whatever the size: twice the line, twice the passages, none over the chunker's hard
-    limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~37 s
+    limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~35 s
     on one core; see the README)."""
     from kb.chunk.passages import HARD_MAX
     from kb.chunk.chunker import chunk
