@@ -18,7 +18,20 @@ MIN_COVER = 0.5  # with no passage holding every term: those holding at least th
 
 def _contains(hay: bytes, core: str) -> bool:
     """Whether ``hay`` holds ``core`` through the see-through rule (:func:`kb.text.ngrams.see_through`)."""
-    return core.encode() in hay or ngrams.see_through_bytes(core).search(hay) is not None
+    return _holder(core)(hay, 0, len(hay))
+
+
+def _holder(core: str):
+    """:func:`_contains` as a test of ``hay[start:end]`` that copies nothing out of ``hay`` (a run of
+    several passages' text, as :meth:`TextIndex.holding` reads it).
+
+    >>> holds = _holder("岭路先锋")
+    >>> run = "岭南路。“岭”路先锋".encode()
+    >>> holds(run, 0, len("岭南路。".encode())), holds(run, len("岭南路。".encode()), len(run))
+    (False, True)
+    """
+    needle, pattern = core.encode(), ngrams.see_through_bytes(core)
+    return lambda hay, start, end: hay.find(needle, start, end) >= 0 or pattern.search(hay, start, end) is not None
 
 
 def _stretches(term: Term) -> list[tuple[str, tuple[str, ...]]]:
@@ -123,6 +136,13 @@ class _Lookups:
         self._keys: dict[tuple[str, int], tuple[np.ndarray, np.ndarray | None]] = {}
         self._chars: dict[tuple[str, str], np.ndarray] = {}
         self._counts: dict[Unit, int] = {}
+        self._phrases: dict[str, np.ndarray | None] = {}
+
+    def phrase_rows(self, folded: str) -> np.ndarray | None:
+        """:func:`_phrase_candidates`, once a query (the candidate rows and the phrase check both ask)."""
+        if folded not in self._phrases:
+            self._phrases[folded] = _phrase_candidates(self.ix, folded)
+        return self._phrases[folded]
 
     def lookup(self, family: str, key: int) -> tuple[np.ndarray, np.ndarray | None]:
         found = self._keys.get((family, key))
@@ -229,7 +249,7 @@ def term_rows(lookups: _Lookups, terms: list[Term]) -> np.ndarray:
 
     def add_term(term: Term) -> None:
         if term.phrase:  # what contains() looks at: pairs within each run of CJK characters
-            exact = _phrase_candidates(lookups.ix, term.text)
+            exact = lookups.phrase_rows(term.text)
             if exact is not None:  # every row that can hold the phrase (its words' rows only score)
                 seen[exact] = True
                 return

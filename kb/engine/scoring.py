@@ -20,7 +20,7 @@ import numpy as np
 from kb.text import analysis, ngrams
 from kb.query.understand import CompiledQuery, Term, Unit
 from kb.engine.textindex import TextIndex, word_key
-from kb.engine.candidates import (MIN_COVER, _Lookups, _TermScore, _contains, _phrase_candidates, _stretches,
+from kb.engine.candidates import (MIN_COVER, _Lookups, _TermScore, _contains, _holder, _stretches,
                                   candidate_rows, longest_run, unit_weight, uses_parts)
 
 # --- scoring --------------------------------------------------------------------------------------
@@ -83,8 +83,9 @@ class _Scorer:
         return dense if self.rows is None else dense[self.rows]
 
     def _bm25(self, tfs: np.ndarray, lengths: np.ndarray, avg: float, df: int) -> np.ndarray:
-        idf = math.log(self.docs / (df + 1)) + 1
-        return idf * (tfs * (K1 + 1)) / (tfs + K1 * ((1 - B) + B * lengths / avg))
+        idf = np.float32(math.log(self.docs / (df + 1)) + 1)
+        tf = tfs.astype(np.float32)  # in float32 throughout: the score vectors are, and it is twice as fast
+        return idf * (tf * np.float32(K1 + 1)) / (tf + np.float32(K1) * (np.float32(1 - B) + np.float32(B / avg) * lengths))
 
     def _pairs_weight(self, df: int) -> float:
         return FIELD_BOOSTS["grams"] * 1.2 * math.log(1 + (self.docs - df + 0.5) / (df + 0.5))
@@ -130,27 +131,25 @@ class _Scorer:
         candidates: list[np.ndarray] = []
         if term.words == (term.core,):  # one word: its word postings are matches as they are
             sure = self.reads.lookup("words", word_key(term.core))[0]
-        elif term.words:
-            rows = self.reads.lookup("words", word_key(term.words[0]))[0]
-            for w in term.words[1:]:
-                rows = rows[np.isin(rows, self.reads.lookup("words", word_key(w))[0])]
-            candidates.append(rows)
-        if term.cjk:
-            pairs = self.reads.char_rows(term.cjk)
-            if term.cjk == term.core and ngrams.query_keys(term.core).size == 1:
-                sure = np.union1d(sure, pairs)  # one pair is the text itself
-            else:
-                candidates.append(pairs)
-        exact = _phrase_candidates(ix, term.text)
-        if exact is not None:  # every row that can hold the phrase; the word rows above are a subset
+        if term.cjk and term.cjk == term.core and ngrams.query_keys(term.core).size == 1:
+            sure = np.union1d(sure, self.reads.char_rows(term.cjk))  # one pair is the text itself
+        exact = self.reads.phrase_rows(term.text)
+        if exact is not None:  # every row that can hold the phrase: what the words' rows would be a subset of
             candidates = [exact]
+        else:
+            if term.words and term.words != (term.core,):
+                rows = self.reads.lookup("words", word_key(term.words[0]))[0]
+                for w in term.words[1:]:
+                    rows = rows[np.isin(rows, self.reads.lookup("words", word_key(w))[0])]
+                candidates.append(rows)
+            if term.cjk and not (term.cjk == term.core and ngrams.query_keys(term.core).size == 1):
+                candidates.append(self.reads.char_rows(term.cjk))
         match[self.place(sure)[0]] = True
+        holds = _holder(term.core)
         for rows in candidates:
             at = self.place(rows)[0]  # only this scorer's rows are read
             todo = at[~match[at]]
-            for pos, text in zip(todo.tolist(), ix.texts(self.global_rows(todo))):
-                if _contains(text, term.core):
-                    match[pos] = True
+            match[todo[ix.holding(self.global_rows(todo), holds)]] = True
         return match
 
     def unit(self, unit: Unit, parts: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -256,11 +255,11 @@ class _Scorer:
             if term.phrase or len(term.words) < 2 or not term.core:
                 continue
             content = {w: self.word(w)[1][rows] for w in dict.fromkeys(term.words)}
-            stretches = _stretches(term)
+            stretches = [(_holder(core), words) for core, words in _stretches(term)]
             for i, text in enumerate(texts):
                 found = False
-                for core, words in stretches:  # the term, or each piece typed between filler words
-                    if _contains(text, core):
+                for holds, words in stretches:  # the term, or each piece typed between filler words
+                    if holds(text, 0, len(text)):
                         bonus[i] += PHRASE_BOOST * sum(float(content[w][i]) for w in words)
                         found = True
                 if not found and len(term.words) > 2:  # else its longest run held together, by its share

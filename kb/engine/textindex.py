@@ -283,19 +283,32 @@ class TextIndex:
 
     def texts(self, rows: np.ndarray) -> list[bytes]:
         """The folded texts of many passages, in the order of ``rows``: what :meth:`text` gives each,
-        read with one ``pread`` per run of passages lying close together in a segment's ``text.bin``
-        (a phrase's candidates, ~12,000 for ``"高质量发展"`` at lawtext-gov scale, are mostly whole
-        documents' runs of passages: read in ~22 ms, not ~60 ms one by one)."""
+        read with one ``pread`` per run of passages lying close together in a segment's ``text.bin``."""
         rows = np.asarray(rows, dtype=np.int64)
         out: list[bytes] = [b""] * int(rows.size)
         for data, lo, at, starts, ends in self._runs(rows):
-            for i, s, e in zip(at.tolist(), starts.tolist(), ends.tolist()):
+            for i, s, e in zip(at, starts, ends):
                 out[i] = data[s - lo:e - lo]
         return out
 
+    def holding(self, rows: np.ndarray, holds) -> np.ndarray:
+        """Which of ``rows`` pass ``holds(data, start, end)``, their folded text being
+        ``data[start:end]``: read as :meth:`texts` reads them, without copying each passage out (a
+        phrase's candidates, ~12,000 for ``"高质量发展"`` at lawtext-gov scale, are mostly whole
+        documents' runs of passages: one ``pread`` a run, then a bounded ``find`` a passage)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        held: list[int] = []
+        for data, lo, at, starts, ends in self._runs(rows):
+            held.extend(i for i, s, e in zip(at, starts, ends) if holds(data, s - lo, e - lo))
+        out = np.zeros(rows.size, bool)
+        out[held] = True
+        return out
+
     def _runs(self, rows: np.ndarray):
-        """(bytes read, their offset, positions in ``rows``, starts, ends) per run of passages lying
-        within ``TEXT_GAP`` of each other in one segment's text (at most ``TEXT_RUN`` bytes a read)."""
+        """(bytes read, their offset, positions in ``rows``, starts, ends; the last three as lists) per
+        run of passages lying within ``TEXT_GAP`` of each other in one segment's text (at most
+        ``TEXT_RUN`` bytes a read). The runs are found with array operations, so what a run costs in
+        Python is its ``pread`` (~5,700 runs for ``"居民人均可支配收入"``: 24 → 9 ms)."""
         if not rows.size:
             return
         segs = np.searchsorted(self.bases, rows, side="right") - 1
@@ -306,15 +319,17 @@ class TextIndex:
             starts, ends = segment.text_offsets[local].astype(np.int64), segment.text_offsets[local + 1].astype(np.int64)
             order = np.argsort(starts, kind="stable")
             at, starts, ends = at[order], starts[order], ends[order]
-            # a new run where the next passage starts too far on, or would make the read too long
-            gap = np.concatenate(([True], starts[1:] - np.maximum.accumulate(ends)[:-1] > TEXT_GAP))
-            begin = 0
-            for k in np.flatnonzero(gap)[1:].tolist() + [int(starts.size)]:
-                lo, hi = int(starts[begin]), int(ends[begin:k].max())
+            reach = np.maximum.accumulate(ends)
+            # a new run where the next passage starts too far on
+            begins = np.flatnonzero(np.concatenate(([True], starts[1:] - reach[:-1] > TEXT_GAP)))
+            stops = np.append(begins[1:], starts.size)
+            his = np.maximum.reduceat(ends, begins)
+            at_l, starts_l, ends_l = at.tolist(), starts.tolist(), ends.tolist()
+            for b, k, hi in zip(begins.tolist(), stops.tolist(), his.tolist()):
+                lo = starts_l[b]
                 if hi - lo > TEXT_RUN:  # too long for one read: each passage on its own
-                    for j in range(begin, k):
-                        yield (segment.text_bytes(int(starts[j]), int(ends[j])), int(starts[j]),
-                               at[j:j + 1], starts[j:j + 1], ends[j:j + 1])
+                    for j in range(b, k):
+                        yield (segment.text_bytes(starts_l[j], ends_l[j]), starts_l[j],
+                               at_l[j:j + 1], starts_l[j:j + 1], ends_l[j:j + 1])
                 else:
-                    yield segment.text_bytes(lo, hi), lo, at[begin:k], starts[begin:k], ends[begin:k]
-                begin = k
+                    yield segment.text_bytes(lo, hi), lo, at_l[b:k], starts_l[b:k], ends_l[b:k]
