@@ -40,12 +40,17 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-# A block of one posting is filed uncompressed: zlib's header and checksum make its ~75-byte pickle
-# a byte larger, not smaller, and each call costs ~25 µs of set-up, most of the time spent writing
-# rare words (two postings already pickle to ~110 bytes and compress to ~95). Whoosh meant to skip
-# small blocks, but its check is overwritten on the next line. Each block says how it was filed,
-# and Whoosh's reader reads it either way.
+# A block of one posting is filed uncompressed: zlib's header and checksum would make it larger, not
+# smaller, and each call costs ~25 µs of set-up, most of the time spent writing rare words. Whoosh
+# meant to skip small blocks, but its check is overwritten on the next line. Each block says how it
+# was filed, and Whoosh's reader reads it either way.
 SMALL_BLOCK = 1
+# Whoosh pickles a block with protocol 2, where each value (a ``bytes``) becomes a call of
+# ``_codecs.encode`` on a latin-1 string: ~25 bytes around a 13-byte position list. Its reader
+# unpickles any protocol, so blocks are pickled with protocol 4 (``bytes`` as themselves, 1-byte memo
+# marks), a block of one posting with protocol 3 (no 9-byte frame): the content field's postings on
+# lawtext-gov 12.5 → 6.3 bytes each, compressed. ``tests/test_whooshio.py`` reads them back.
+BLOCK_PROTOCOL, SMALL_BLOCK_PROTOCOL = 4, 3
 WHOOSH_VERSION = (2, 7, 5)  # the version these private calls were checked on (tests/test_whooshio.py)
 
 
@@ -279,7 +284,8 @@ class _TokenColumns:
 class _TermFiler:
     """A term's postings filed as Whoosh 3's postings writer and field writer file them, without a
     Python call per posting and per statistic: the same blocks (``blocklimit`` postings each: the
-    pickled ids, delta-encoded; weights; values; zlib unless one posting, the same block info, the
+    ids, delta-encoded; weights; values; pickled with a later protocol (:data:`BLOCK_PROTOCOL`), zlib
+    unless one posting), the same block info, the
     same term info in the terms table (``W3PostingsWriter._write_block``, ``finish_postings``,
     ``W3FieldWriter.finish_term``, ``W3TermInfo.to_bytes``), ~10 µs a term instead of ~80.
     ``tests/test_whooshio.py`` compares what Whoosh reads back with what its own writer wrote."""
@@ -307,8 +313,10 @@ class _TermFiler:
                 mini_values = tuple(block_values)
             else:
                 mini_values = None if fixedsize == 0 else b"".join(block_values)
-            data = dumps((tuple(deltas), mini_weights, mini_values), 2)
-            comp = self.compression if hi - lo > SMALL_BLOCK else 0
+            small = hi - lo <= SMALL_BLOCK
+            data = dumps((tuple(deltas), mini_weights, mini_values),
+                         SMALL_BLOCK_PROTOCOL if small else BLOCK_PROTOCOL)
+            comp = 0 if small else self.compression
             if comp:
                 data = zlib.compress(data, comp)
             block_lengths = lengths[lo:hi]
