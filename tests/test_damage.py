@@ -22,6 +22,7 @@ import pytest
 from kb.errors import IndexDamagedError, KbError
 from kb.build.indexer import build_index
 from kb.store.manifest import verify_version
+from kb.store.components import doc_file
 from kb.search import KnowledgeBase
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,7 +58,7 @@ def kinds(version: Path) -> list[str]:
     names = [f"{seg.name}/{n}" for n in ("text.bin", "text_offsets.npy", "words.rows.npy", "words.keys.npy",
                                          "words.offsets.npy", "grams.rows.npy", "pnums.npy", "vocab.txt")]
     names += [p.name for p in version.iterdir() if p.suffix in (".seg", ".toc")]
-    return names + ["docs/mission.json", "manifest.json"]
+    return names + [doc_file("mission"), "manifest.json"]
 
 
 def damage(path: Path, how: str) -> None:

@@ -322,16 +322,16 @@ def test_a_documents_text_is_stored_once_and_read_back_whole(corpus: Path, index
     """The original text is stored once: each passage's in Whoosh's stored ``content``, and in the
     document's JSON only what lies between passages (headings, blank lines). ``document()`` puts the
     body back together exactly as it was read; a passage missing from Whoosh is damage, not a gap."""
-    import json
-
     from kb.load.loaders import load_document
+    from kb.store.components import doc_file
+    from kb.store.records import json_of
     from kb.errors import IndexDamagedError
 
     build(corpus, index_dir)
     version = current_version(index_dir)
     kb = KnowledgeBase(index_dir)
     for d in kb.docs():
-        raw = json.loads((version / "docs" / f"{d['doc_id']}.json").read_text(encoding="utf-8"))
+        raw = json_of((version / doc_file(d["doc_id"])).read_bytes())
         assert "body" not in raw
         whole = kb.document(d["doc_id"])
         gaps = "".join(raw["gaps"])

@@ -35,7 +35,9 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 
+from kb.store.components import doc_file
 from kb.store.doctext import passage_key
+from kb.store.records import json_of
 from kb.errors import BuildFailedError, IndexBusyError, QueryError
 from kb.build.indexer import build_index
 from kb.store.manifest import current_version, read_manifest
@@ -146,7 +148,7 @@ def passage_in_version(version_dir: Path, passage_id: str, text: str) -> bool:
     Whoosh index stores it: the document's JSON keeps only what lies between passages)."""
     doc_id = passage_id.rpartition(".")[0]
     try:
-        data = json.loads((version_dir / "docs" / f"{doc_id}.json").read_text(encoding="utf-8"))
+        data = json_of((version_dir / doc_file(doc_id)).read_bytes())
     except OSError:
         return False
     if passage_id not in {p["passage_id"] for p in data["passages"]}:

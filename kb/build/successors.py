@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kb.store.doctext import passage_key
+from kb.store.records import json_of
 from kb.store.redirects import REDIRECTS, read_redirects
 from kb.store.components import doc_file
 
@@ -79,7 +80,7 @@ def successors(old: list[tuple[str, str]], new: list[tuple[str, str]]) -> dict[s
 def _passage_ids(version_dir: Path, doc_id: str) -> tuple[list[str], dict] | None:
     """A document's passage ids, in order, and its JSON (``None`` if it cannot be read)."""
     try:
-        data = json.loads((version_dir / doc_file(doc_id)).read_text(encoding="utf-8"))
+        data = json_of((version_dir / doc_file(doc_id)).read_bytes())
     except (OSError, ValueError):
         return None
     return [p["passage_id"] for p in data.get("passages", [])], data

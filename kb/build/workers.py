@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import pickle
@@ -22,7 +21,7 @@ from kb.errors import FileChangedError, FileVanishedError, KbError, LoadError
 from kb.load.files import MAX_OFFICE_BYTES, printable_path, read_corpus_file
 from kb.load.loaders import load_document
 from kb.models import Chunked
-from kb.store.records import _doc_summary, chunked_to_json
+from kb.store.records import _doc_summary, chunked_to_json, document_bytes
 from kb.build.plan import FileError, ProgressFn
 from kb.store.components import doc_file
 
@@ -232,8 +231,7 @@ def _index_share(tmp: Path, jobs: list[_Job], worker: int, tick: Callable[[str],
                 if postings.rows >= SEGMENT_ROWS or postings.text_bytes >= SEGMENT_TEXT_BYTES:
                     postings = flush()
                 doc_json = chunked_to_json(chunked)
-                (tmp / doc_file(job.doc_id)).write_text(json.dumps(doc_json, ensure_ascii=False),
-                                                                 encoding="utf-8")
+                (tmp / doc_file(job.doc_id)).write_bytes(document_bytes(doc_json))
                 item.outcome = _doc_summary(doc_json)
             items.append(item)
             tick(shown)

@@ -6,7 +6,7 @@ component, never a string literal of its own, so the layout of the index folder 
 >>> IndexComponent.CURRENT.path(Path("index")).as_posix(), VersionComponent.MANIFEST.value
 ('index/CURRENT', 'manifest.json')
 >>> doc_file("plan"), SegmentComponent.TEXT.path(Path("seg-1")).as_posix(), postings_file("words", "rows")
-('docs/plan.json', 'seg-1/text.bin', 'words.rows.npy')
+('docs/plan.json.gz', 'seg-1/text.bin', 'words.rows.npy')
 >>> [c.value for c in SegmentComponent][:3]
 ['pnums.npy', 'lengths.npy', 'years.npy']
 """
@@ -35,7 +35,7 @@ class VersionComponent(_Component):
 
     MANIFEST = "manifest.json"  # files, documents, segments and every file's size and SHA-1
     REDIRECTS = "redirects.json"  # removed passage ids → successors; removed documents
-    DOCS = "docs"  # a folder: docs/<doc_id>.json, one chunked document each (doc_file)
+    DOCS = "docs"  # a folder: docs/<doc_id>.json.gz, one chunked document each (doc_file)
 
 
 class SegmentComponent(_Component):
@@ -61,5 +61,6 @@ def postings_file(family: str, part: str) -> str:
 
 
 def doc_file(doc_id: str) -> str:
-    """A document's JSON in a version folder, relative to it."""
-    return f"{VersionComponent.DOCS.value}/{doc_id}.json"
+    """A document's JSON, gzipped (a fifth of its size: its keys and section titles repeat), in a
+    version folder, relative to it."""
+    return f"{VersionComponent.DOCS.value}/{doc_id}.json.gz"

@@ -1,8 +1,10 @@
-"""Typed document records: a chunked document ↔ docs/<doc_id>.json (written, summarised, read back checked)."""
+"""Typed document records: a chunked document ↔ docs/<doc_id>.json.gz (written, summarised, read back checked)."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from pathlib import Path
 
 from kb.errors import IndexDamagedError
@@ -52,6 +54,32 @@ def _toc_entry(s: dict) -> dict:
     return entry
 
 
+def document_bytes(doc_json: dict) -> bytes:
+    """A document's JSON as its file holds it: gzipped, the same bytes for the same document (no
+    time stamp), so an unchanged document's file is unchanged.
+
+    >>> document_bytes({"a": "交通"}) == document_bytes({"a": "交通"}), json_of(document_bytes({"a": "交通"}))
+    (True, {'a': '交通'})
+    """
+    return gzip.compress(json.dumps(doc_json, ensure_ascii=False).encode("utf-8"), compresslevel=6, mtime=0)
+
+
+def json_of(data: bytes) -> dict:
+    """A document file's bytes → its JSON (``OSError`` or ``ValueError`` when they are damaged:
+    a truncated or garbled gzip too).
+
+    >>> json_of(document_bytes({"a": 1})[:-3])
+    Traceback (most recent call last):
+    ...
+    ValueError: not a whole gzipped JSON (EOFError: Compressed file ended before the end-of-stream marker was reached)
+    """
+    try:
+        raw = gzip.decompress(data)
+    except (EOFError, zlib.error) as exc:
+        raise ValueError(f"not a whole gzipped JSON ({type(exc).__name__}: {exc})") from exc
+    return json.loads(raw.decode("utf-8"))
+
+
 def read_document(version: Path, doc_id: str, entry: tuple | None = None) -> dict:
     """A document's JSON, checked against its manifest ``entry`` (size, SHA-1) as it is read; read anew
     on each call (:class:`kb.query.pinned.PinnedVersion` keeps what one request read). Its body is
@@ -59,7 +87,7 @@ def read_document(version: Path, doc_id: str, entry: tuple | None = None) -> dic
     path = Path(version) / doc_file(doc_id)
     where = f"{Path(version).name}/{doc_file(doc_id)}"
     try:
-        data = json.loads(checked_bytes(path, entry, where).decode("utf-8"))
+        data = json_of(checked_bytes(path, entry, where))
         data["document"], data["passages"], data["gaps"] if "body" not in data else None  # noqa: B018  (a document, not any JSON)
     except FileNotFoundError as exc:
         raise IndexDamagedError(f"index damaged: {where} is missing: run `kb check`, then `kb build`") from exc
