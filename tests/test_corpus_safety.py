@@ -343,25 +343,38 @@ def test_a_file_over_its_time_budget_is_named_and_the_others_go_in(tmp_path: Pat
 
 @pytest.fixture
 def small_tmpfs(tmp_path: Path):
-    """A 3 MB tmpfs: room for one version of a two-document index (2.1 MB: Whoosh's postings of the
-    random words of ``other.txt`` take 1.1 MB of it), not for a second beside it."""
+    """A tmpfs made to measure (``mount(bytes)``): room for one version of the test's index, not for a
+    second beside it. Unmounted at the end."""
     mount = tmp_path / "tmpfs"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3000k", "tmpfs", str(mount)],
-                                            capture_output=True).returncode != 0:
+    if os.geteuid() != 0:
         pytest.skip("cannot mount a tmpfs here (needs root): a full disk is not simulated instead")
+
+    def mounted(size: int) -> Path:
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size // 1024}k", "tmpfs", str(mount)],
+                          capture_output=True).returncode != 0:
+            pytest.skip("cannot mount a tmpfs here: a full disk is not simulated instead")
+        return mount
     try:
-        yield mount
+        yield mounted
     finally:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-def test_a_full_disk_and_a_read_only_index_keep_the_served_version(tmp_path: Path, small_tmpfs: Path) -> None:
-    corpus, index_dir = tmp_path / "corpus", small_tmpfs / "index"
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_full_disk_and_a_read_only_index_keep_the_served_version(tmp_path: Path, small_tmpfs) -> None:
+    corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "mission.txt").write_bytes((REPO / "corpus" / "wenling-transport-bureau-2023-work-summary.txt")
                                          .read_bytes())
     unpunctuated(corpus / "other.txt", 0.1)
+    probe = tmp_path / "probe"  # how much one version takes: the tmpfs holds it and half as much again
+    assert run_build(corpus, probe).returncode == 0
+    mount = small_tmpfs(_tree_bytes(probe) * 3 // 2)
+    index_dir = mount / "index"
     assert run_build(corpus, index_dir).returncode == 0
     served = (index_dir / "CURRENT").read_text()
     before = [h.passage_id for h in KnowledgeBase(index_dir).search("交通").hits]
@@ -374,7 +387,7 @@ def test_a_full_disk_and_a_read_only_index_keep_the_served_version(tmp_path: Pat
         assert (index_dir / "CURRENT").read_text() == served
         assert not list(index_dir.glob("tmp-*")) and not list(index_dir.glob("CURRENT.*"))
         assert [h.passage_id for h in KnowledgeBase(index_dir).search("交通").hits] == before
-    subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], check=True)
+    subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
     good(corpus / "new.txt", "独特词甲")
     done = run_build(corpus, index_dir)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr

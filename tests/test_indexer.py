@@ -319,9 +319,10 @@ def test_second_build_refused_while_one_runs(corpus: Path, index_dir: Path) -> N
 
 
 def test_a_documents_text_is_stored_once_and_read_back_whole(corpus: Path, index_dir: Path) -> None:
-    """The original text is stored once: each passage's in Whoosh's stored ``content``, and in the
-    document's JSON only what lies between passages (headings, blank lines). ``document()`` puts the
-    body back together exactly as it was read; a passage missing from Whoosh is damage, not a gap."""
+    """The original text is stored once: each passage's by the text index (folded, plus what folding
+    changed), and in the document's JSON only what lies between passages (headings, blank lines).
+    ``document()`` puts the body back together exactly as it was read; a passage missing is damage,
+    not a gap."""
     from kb.load.loaders import load_document
     from kb.store.components import doc_file
     from kb.store.records import json_of
@@ -351,11 +352,11 @@ def test_a_documents_text_is_stored_once_and_read_back_whole(corpus: Path, index
 
 
 def test_a_segments_live_documents_are_read_as_whoosh_lists_them(corpus: Path, index_dir: Path) -> None:
-    """Opening a version reads which Whoosh documents are alive in one piece (``_alive``), not one
+    """Opening a version reads which Whoosh documents are alive in one piece (``alive_docs``), not one
     ``is_deleted`` call each: the same numbers as ``all_doc_ids()``, with and without deletions."""
     from whoosh.index import open_dir
 
-    from kb.query.version import _alive
+    from kb.engine.whooshread import alive_docs
 
     build(corpus, index_dir)
     changed = sorted(corpus.iterdir())[0]
@@ -367,4 +368,4 @@ def test_a_segments_live_documents_are_read_as_whoosh_lists_them(corpus: Path, i
         leaves = [sub for sub, _offset in reader.leaf_readers()]
         assert any(sub.has_deletions() for sub in leaves)  # the changed file's old passages
         for sub in leaves:
-            assert _alive(sub).tolist() == list(sub.all_doc_ids())
+            assert alive_docs(sub).tolist() == list(sub.all_doc_ids())

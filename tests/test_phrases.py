@@ -29,7 +29,7 @@ def kb(built_index: Path) -> KnowledgeBase:
 def _passage(kb: KnowledgeBase, row: int) -> tuple[str, str, str]:
     opened = kb._current()
     stored = opened.stored(row)
-    return stored["passage_id"], stored["doc_id"], stored["content"]
+    return stored["passage_id"], stored["doc_id"], opened.passage_text(row, stored)
 
 
 def test_the_fragment_from_the_issue_finds_its_passage(kb: KnowledgeBase) -> None:

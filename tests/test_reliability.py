@@ -37,6 +37,7 @@ from whoosh import index as whoosh_index
 
 from kb.store.components import doc_file
 from kb.store.doctext import passage_key
+from kb.query.version import _Version
 from kb.store.records import json_of
 from kb.errors import BuildFailedError, IndexBusyError, QueryError
 from kb.build.indexer import build_index
@@ -144,8 +145,8 @@ def tmp_dirs(index_dir: Path) -> list[Path]:
 
 
 def passage_in_version(version_dir: Path, passage_id: str, text: str) -> bool:
-    """The passage is in that version's stored document, with that text (its text as that version's
-    Whoosh index stores it: the document's JSON keeps only what lies between passages)."""
+    """The passage is in that version's stored document and its Whoosh index, with that text (as that
+    version's text index keeps it: the document's JSON keeps only what lies between passages)."""
     doc_id = passage_id.rpartition(".")[0]
     try:
         data = json_of((version_dir / doc_file(doc_id)).read_bytes())
@@ -156,10 +157,11 @@ def passage_in_version(version_dir: Path, passage_id: str, text: str) -> bool:
     ix = whoosh_index.open_dir(str(version_dir))
     try:
         with ix.searcher() as searcher:
-            stored = searcher.document(passage_id=f"{doc_id}.{passage_key(passage_id)}")
+            held = passage_id in {f["passage_id"] for f in searcher.documents(doc_id=doc_id)}
     finally:
         ix.close()
-    return stored is not None and stored.get("content") == text
+    # Whoosh holds the passage; its text is the one that version's text index keeps
+    return held and _Version.open(version_dir).passage_texts(doc_id).get(passage_key(passage_id)) == text
 
 
 def assert_servable(index_dir: Path, min_docs: int = 1) -> str:

@@ -87,11 +87,23 @@ def _passage_ids(version_dir: Path, doc_id: str) -> tuple[list[str], dict] | Non
 
 
 class _Texts:
-    """Passage texts of one version, read from its Whoosh stored ``content`` (the text is stored
-    once, :mod:`kb.store.doctext`); an index of an older format still has them in each document's body."""
+    """Passage texts of one version: its Whoosh documents give each passage's id and ``pnum``, the text
+    index (:class:`kb.engine.textindex.TextIndex`) the text of that row, kept there once; an index of
+    an older format still has them in Whoosh's stored fields, or in each document's body."""
 
     def __init__(self, version_dir: Path) -> None:
-        self.version_dir, self._ix = version_dir, None
+        self.version_dir, self._ix, self._searcher, self._text, self._row_of = version_dir, None, None, None, {}
+
+    def _open(self) -> None:
+        from whoosh.index import open_dir
+
+        from kb.engine.textindex import TextIndex
+
+        self._ix = open_dir(str(self.version_dir))
+        self._searcher = self._ix.searcher()
+        names = sorted(p.name for p in self.version_dir.iterdir() if p.name.startswith("seg-") and p.is_dir())
+        self._text = TextIndex(self.version_dir, names, set())
+        self._row_of = {pnum: row for row, pnum in enumerate(self._text.pnums.tolist())}
 
     def of(self, doc_id: str, data: dict) -> list[tuple[str, str]] | None:
         passages = data.get("passages", [])
@@ -99,17 +111,22 @@ class _Texts:
             body = data["body"]
             return [(p["passage_id"], body[p["start"]:p["end"]]) for p in passages]
         try:
-            if self._ix is None:
-                from whoosh.index import open_dir
-
-                self._ix = open_dir(str(self.version_dir))
-            with self._ix.searcher() as searcher:
-                stored = {passage_key(f["passage_id"]): f.get("content", "") for f in searcher.documents(doc_id=doc_id)}
+            if self._searcher is None:
+                self._open()
+            searcher, text = self._searcher, self._text
+            pnums = searcher.reader().column_reader("pnum")
+            stored = {}
+            for docnum in searcher.document_numbers(doc_id=doc_id):
+                fields = searcher.stored_fields(docnum)
+                stored[passage_key(fields["passage_id"])] = (text.original(self._row_of[int(pnums[docnum])])
+                                                             if text.has_originals() else fields.get("content", ""))
             return [(p["passage_id"], stored[passage_key(p["passage_id"])]) for p in passages]
         except Exception:  # noqa: BLE001  (no successors for an unreadable document; the build goes on)
             return None
 
     def close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
         if self._ix is not None:
             self._ix.close()
 

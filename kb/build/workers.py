@@ -283,9 +283,10 @@ class _time_budget:
 def index_rows(chunked: Chunked, fid: int, filed: list[textindex.Filed]) -> list[dict]:
     """The Whoosh documents for one chunked document, from the words its passages were ``filed``
     under in the text index (:meth:`kb.engine.segwriter.SegmentBuilder.add`): Whoosh indexes a list of
-    strings as tokens (positions 0, 1, 2 …) and stores ``_stored_content``, the passage as written."""
+    strings as tokens (positions 0, 1, 2 …). The passage's text is stored once, by the text index
+    (its folded text and what folding changed, :mod:`kb.engine.unfold`), not in Whoosh too."""
     return [{"passage_id": p.passage_id, "doc_id": p.doc_id, "pnum": (fid << ngrams.PNUM_SHIFT) | p.ordinal,
-             "content": f.words, "_stored_content": p.text, "heading": f.meta,
+             "content": f.words, "heading": f.meta,
              "data": {"sp": list(p.section_path), "a": p.anchor,  # title and date: the manifest's, once per document
                       "sa": p.section_anchor, "o": p.ordinal, "y": p.year}}
             for f in filed for p in (f.passage,)]

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.text import analysis, ngrams
+from kb.engine import unfold
 from kb.text.places import place_words
 from kb.models import Chunked
 from kb.engine.textindex import (FAMILIES, Filed, TF_MAX, TextIndex, VOCAB_DFS, VOCAB_KEYS, VOCAB_WORDS, WITH_TF,
@@ -36,6 +37,10 @@ class SegmentBuilder:
         self.lengths: list[tuple[int, int]] = []  # (words, meta words) per row
         self.years: list[int] = []  # the year each row's section reports on, 0 unknown (kb.chunk.docmeta)
         self.texts: list[bytes] = []
+        # what folding changed in each row's text (kb.engine.unfold): the original is not stored again
+        self.unfold_counts: list[int] = []
+        self.unfold_at: list[np.ndarray] = []
+        self.unfold_chars: list[np.ndarray] = []
         # one (keys, rows, tfs) array triple per family per document: few Python objects
         self._parts: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {f: [] for f in FAMILIES}
         self._key_of: dict[str, int] = {}
@@ -85,6 +90,7 @@ class SegmentBuilder:
             self.pnums.append((fid << ngrams.PNUM_SHIFT) | p.ordinal)
             self.lengths.append((len(words), len(meta)))
             self.years.append(p.year or 0)
+            self._unfold(*unfold.changes(doc.body[p.start:p.end], text))
             encoded = text.encode("utf-8")
             self.texts.append(encoded)
             self.text_bytes += len(encoded)
@@ -101,15 +107,23 @@ class SegmentBuilder:
                                             _cat([t for _, _, t in parts], np.uint16) if with_tf else None))
         return filed
 
+    def _unfold(self, at: np.ndarray, chars: np.ndarray) -> None:
+        self.unfold_counts.append(int(at.size))
+        if at.size:
+            self.unfold_at.append(at)
+            self.unfold_chars.append(chars)
+
     def write(self, directory: Path) -> None:
         """Save the segment into ``directory`` (created; must not exist), emptying the builder."""
         directory.mkdir(parents=True)
+        _save_unfold(directory, self.unfold_counts, self.unfold_at, self.unfold_chars)
+        self.unfold_counts, self.unfold_at, self.unfold_chars = [], [], []
         np.save(SegmentComponent.PNUMS.path(directory), np.array(self.pnums, dtype=np.uint64))
         np.save(SegmentComponent.LENGTHS.path(directory), np.array(self.lengths, dtype=np.uint32).reshape(-1, 2))
         np.save(SegmentComponent.YEARS.path(directory), np.array(self.years, dtype=np.int16))
         offsets = np.zeros(len(self.texts) + 1, dtype=np.int64)
         np.cumsum([len(t) for t in self.texts], out=offsets[1:])
-        np.save(SegmentComponent.TEXT_OFFSETS.path(directory), offsets)
+        np.save(SegmentComponent.TEXT_OFFSETS.path(directory), offsets_array(offsets))
         with open(SegmentComponent.TEXT.path(directory), "wb") as fh:
             fh.writelines(self.texts)
         self.texts = []
@@ -125,6 +139,15 @@ class SegmentBuilder:
             else:
                 del parts
                 _write_packed(directory, family, keys)
+
+
+def _save_unfold(directory: Path, counts: list[int], at: list[np.ndarray], chars: list[np.ndarray]) -> None:
+    """Each row's changes (:mod:`kb.engine.unfold`): where they start, their positions, their characters."""
+    offsets = np.zeros(len(counts) + 1, dtype=np.uint32)
+    np.cumsum(counts, out=offsets[1:])
+    np.save(SegmentComponent.UNFOLD_OFFSETS.path(directory), offsets)
+    np.save(SegmentComponent.UNFOLD_AT.path(directory), narrowest(_cat(at, np.uint32)))
+    np.save(SegmentComponent.UNFOLD_CHARS.path(directory), narrowest(_cat(chars, np.uint32)))
 
 
 def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
@@ -164,7 +187,7 @@ def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarra
     starts = np.flatnonzero(np.diff(keys)) + 1 if keys.size else np.empty(0, np.int64)
     if keys.size:
         starts = np.concatenate(([0], starts))
-    distinct, offsets = keys[starts], np.append(starts, keys.size).astype(np.int64)
+    distinct, offsets = keys[starts], offsets_array(np.append(starts, keys.size))
     rows, tfs = narrowest(rows), None if tfs is None else narrowest(tfs)
     np.save(directory / postings_file(family, "keys"), distinct)
     np.save(directory / postings_file(family, "offsets"), offsets)
@@ -172,6 +195,17 @@ def _save_sorted(directory: Path, family: str, keys: np.ndarray, rows: np.ndarra
     if tfs is not None:
         np.save(directory / postings_file(family, "tfs"), tfs)
     return distinct, offsets
+
+
+def offsets_array(values) -> np.ndarray:
+    """Ascending offsets (into a family's postings, a segment's text) as ``uint32`` while they fit,
+    half the bytes of ``int64``; readers take them as numbers (``int(...)``, ``astype``).
+
+    >>> offsets_array([0, 3, 7]).dtype.name, offsets_array([0, 1 << 32]).dtype.name
+    ('uint32', 'int64')
+    """
+    values = np.asarray(values, dtype=np.int64)
+    return values.astype(np.uint32) if not values.size or int(values[-1]) < 1 << 32 else values
 
 
 def narrowest(values: np.ndarray) -> np.ndarray:
@@ -240,10 +274,17 @@ def merge_segments(version_dir: Path, names: list[str], live_fids: set[int], int
             .astype(np.uint32).reshape(-1, 2))
     np.save(SegmentComponent.YEARS.path(out), index.row_years[keep])
     lengths = np.zeros(keep.size, dtype=np.int64)
+    counts, at, chars = [], [], []
     with open(SegmentComponent.TEXT.path(out), "wb") as fh:
         for i, row in enumerate(keep.tolist()):
             lengths[i] = fh.write(index.text(row))
-    np.save(SegmentComponent.TEXT_OFFSETS.path(out), np.concatenate(([0], np.cumsum(lengths))).astype(np.int64))
+            row_at, row_chars = index.changes(row)
+            counts.append(int(row_at.size))
+            at.append(row_at)
+            chars.append(row_chars)
+    _save_unfold(out, counts, at, chars)
+    del counts, at, chars
+    np.save(SegmentComponent.TEXT_OFFSETS.path(out), offsets_array(np.concatenate(([0], np.cumsum(lengths)))))
     for family in FAMILIES:
         keys_parts, rows_parts, tfs_parts = [], [], []
         for seg, base in zip(index.segments, index.bases):

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.text import ngrams
+from kb.engine import unfold
 from kb.errors import IndexDamagedError
 from kb.models import Passage
 from kb.store.components import SegmentComponent, postings_file
@@ -158,6 +159,11 @@ class Segment:
         years = SegmentComponent.YEARS.path(self.path)  # a segment saved before passages had years: all unknown
         self.years = np.load(years) if years.is_file() else np.zeros(self.size, np.int16)
         self._text = _OnDisk(SegmentComponent.TEXT.path(self.path))
+        unfold_offsets = SegmentComponent.UNFOLD_OFFSETS.path(self.path)  # none: an older index (Whoosh stored it)
+        self.unfold_offsets = np.load(unfold_offsets) if unfold_offsets.is_file() else None
+        if self.unfold_offsets is not None:
+            self._unfold_at = _OnDisk.npy(SegmentComponent.UNFOLD_AT.path(self.path))
+            self._unfold_chars = _OnDisk.npy(SegmentComponent.UNFOLD_CHARS.path(self.path))
         self._postings = {}
         for family in FAMILIES:
             tfs = self.path / postings_file(family, "tfs")
@@ -184,6 +190,14 @@ class Segment:
 
     def passage_text(self, row: int) -> bytes:
         return self._text.bytes(int(self.text_offsets[row]), int(self.text_offsets[row + 1]))
+
+    def changes(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Where a row's original text differs from its folded text, and its characters there
+        (:mod:`kb.engine.unfold`)."""
+        if self.unfold_offsets is None:
+            raise IndexDamagedError(f"{self.path.name} has no {SegmentComponent.UNFOLD_OFFSETS.value}")
+        a, b = int(self.unfold_offsets[row]), int(self.unfold_offsets[row + 1])
+        return self._unfold_at.items(a, b), self._unfold_chars.items(a, b)
 
     def text_bytes(self, start: int, end: int) -> bytes:
         """Bytes ``start:end`` of the segment's folded text (several passages' at once)."""
@@ -280,6 +294,29 @@ class TextIndex:
         """The folded text of one passage, UTF-8."""
         seg = int(np.searchsorted(self.bases, row, side="right")) - 1
         return self.segments[seg].passage_text(row - int(self.bases[seg]))
+
+    def _segment_of(self, row: int) -> tuple[Segment, int]:
+        seg = int(np.searchsorted(self.bases, row, side="right")) - 1
+        return self.segments[seg], row - int(self.bases[seg])
+
+    def changes(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """What folding changed in one passage's text (:meth:`Segment.changes`)."""
+        segment, local = self._segment_of(row)
+        return segment.changes(local)
+
+    def has_originals(self) -> bool:
+        """Whether every segment puts its passages' original text back (an older index's Whoosh stored it)."""
+        return all(s.unfold_offsets is not None for s in self.segments)
+
+    def original(self, row: int) -> str:
+        """One passage's text as written: its folded text with what folding changed put back
+        (:func:`kb.engine.unfold.restore`; a change that does not fit is damage)."""
+        segment, local = self._segment_of(row)
+        try:
+            return unfold.restore(segment.passage_text(local).decode("utf-8"), *segment.changes(local))
+        except ValueError as exc:
+            raise IndexDamagedError(f"{segment.path.name}: the text of row {local} cannot be put back ({exc}): "
+                                    "run `kb check`, then `kb build`") from exc
 
     def texts(self, rows: np.ndarray) -> list[bytes]:
         """The folded texts of many passages, in the order of ``rows``: what :meth:`text` gives each,

@@ -1,4 +1,5 @@
-"""The one place the query path reads Whoosh's internals: a segment's ``pnum`` column in one piece.
+"""The one place the query path reads Whoosh's internals: a segment's ``pnum`` column and its live
+documents, each in one piece.
 
 Whoosh's public column reader gives values one Python call each (~0.7 s per open at lawtext-gov
 scale, 219,000 passages); the column is a run of fixed-width numbers on disk, read here in one read.
@@ -31,3 +32,13 @@ def pnum_column(sub) -> np.ndarray:
     except (AttributeError, ImportError, ValueError):
         pass
     return np.fromiter(reader, dtype=np.uint64, count=count)
+
+
+def alive_docs(sub) -> np.ndarray:
+    """A Whoosh segment's documents not deleted, as an array: every number when it has no deletions
+    (as after a full build; ``all_doc_ids()`` asks about each one, ~0.4 s for 219,100), else the
+    numbers less its deleted set."""
+    every = np.arange(sub.doc_count_all(), dtype=np.int64)
+    if not sub.has_deletions():
+        return every
+    return np.setdiff1d(every, np.fromiter(sub.deleted_docs_set, dtype=np.int64), assume_unique=True)

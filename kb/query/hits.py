@@ -44,7 +44,7 @@ def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str
     """A text-index row, read from Whoosh, as a hit with its snippet marked."""
     stored = opened.stored(row)
     data = stored.get("data") or {}
-    text = stored.get("content", "")
+    text = opened.passage_text(row, stored)
     doc = opened.manifest.get("docs", {}).get(stored["doc_id"], {})  # title and date: once per document
     return Hit(
         passage_id=stored["passage_id"],

@@ -1,5 +1,5 @@
-"""One opened index version → what searching it needs besides the postings: Whoosh's stored
-passages, the documents' years, types and places, and the per-row factors a query's year, plan or
+"""One opened index version → what searching it needs besides the postings: the passages' stored
+fields (Whoosh's) and text (the text index's), the documents' years, types and places, and the per-row factors a query's year, plan or
 place gives (made once per version, read-only after).
 
 ``_Version.open(path)`` checks the version against its manifest first (:class:`kb.store.manifest.VersionCheck`):
@@ -27,20 +27,10 @@ from kb.engine.scoring import (NATIONAL_PRIOR, PLACE_DOCUMENT, PLAN_DOCUMENT, YE
 from kb.store.manifest import VersionCheck, read_manifest
 from kb.query.synonyms import plan_period
 from kb.engine.textindex import TextIndex
-from kb.engine.whooshread import pnum_column
+from kb.engine.whooshread import alive_docs, pnum_column
 from kb.store.damage import _DAMAGE, _collect_leaked_files
 
 FACET_LIMIT = 20
-
-def _alive(sub) -> np.ndarray:
-    """A Whoosh segment's documents not deleted, as an array: every number when it has no deletions
-    (as after a full build; ``all_doc_ids()`` asks about each one, ~0.4 s for 219,100), else the
-    numbers less its deleted set."""
-    every = np.arange(sub.doc_count_all(), dtype=np.int64)
-    if not sub.has_deletions():
-        return every
-    return np.setdiff1d(every, np.fromiter(sub.deleted_docs_set, dtype=np.int64), assume_unique=True)
-
 
 def _year(date: str) -> int:
     return int(date[:4]) if date[:4].isdigit() else -1
@@ -54,6 +44,7 @@ class _Version:
         self._reader_lock = threading.Lock()  # a Whoosh reader seeks and reads: one thread at a time
         weakref.finalize(self, reader.close)  # when the last request using this version is done
         self._docnums = docnums  # text-index row → Whoosh docnum
+        self._originals = text.has_originals()  # passages' text from the text index, not Whoosh's stored fields
         files = [rec for rec in manifest.get("files", {}).values() if rec.get("fid") and rec.get("doc_id")]
         self.doc_by_fid = {rec["fid"]: rec["doc_id"] for rec in files}
         self.fid_by_doc = {rec["doc_id"]: rec["fid"] for rec in files}
@@ -115,7 +106,7 @@ class _Version:
         pnums, docnums = [], []
         for sub, offset in reader.leaf_readers():
             column = pnum_column(sub)
-            alive = _alive(sub)
+            alive = alive_docs(sub)
             pnums.append(column[alive])
             docnums.append(alive + offset)
         pnums_all = np.concatenate(pnums) if pnums else np.empty(0, np.uint64)
@@ -161,10 +152,14 @@ class _Version:
         fid = self.fid_by_doc.get(doc_id)
         if fid is None:
             return {}
-        rows = np.flatnonzero((self.text.fids == fid) & self.text.live)
+        rows = np.flatnonzero((self.text.fids == fid) & self.text.live).tolist()
         with self._reader_lock:
-            stored = [self.reader.stored_fields(int(self._docnums[row])) for row in rows.tolist()]
-        return {passage_key(f["passage_id"]): f.get("content", "") for f in stored}
+            stored = [self.reader.stored_fields(int(self._docnums[row])) for row in rows]
+        return {passage_key(f["passage_id"]): self.passage_text(row, f) for row, f in zip(rows, stored)}
+
+    def passage_text(self, row: int, stored: dict) -> str:
+        """A row's passage text as written: the text index's (``stored``, its Whoosh fields, held it before)."""
+        return self.text.original(row) if self._originals else stored.get("content", "")
 
     def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None,
                 dates: tuple[int, int] | None = None, types: tuple[str, ...] = (),

@@ -1,9 +1,9 @@
-"""A document's text, stored once: its passages' text lives in Whoosh's stored ``content`` field,
+"""A document's text, stored once: its passages' text lives in the text index (:mod:`kb.engine.unfold`),
 the document's JSON keeps only what lies between them (headings, blank lines), the ``gaps``; and a
 passage's section path is its section's, read off the JSON's section tree (``section_paths``).
 
 ``split_body`` (build side) cuts the body at the passages' offsets; ``join_body`` (query side) puts
-it back together from the gaps and the passages' text, read from Whoosh. A passage repeated inside
+it back together from the gaps and the passages' text, read from the text index. A passage repeated inside
 one document (key ``3f2a…-2``) is stored once, under its first key (``passage_key``).
 
 >>> from kb.models import Passage

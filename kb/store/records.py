@@ -25,7 +25,7 @@ def chunked_to_json(chunked: Chunked) -> dict:
         "document": {"doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "date": doc.date,
                      "source": doc.source, "breadcrumb": doc.breadcrumb, "sha1": doc.sha1, "size": doc.size,
                      "place": doc.place, "type": doc.doctype, "years": list(doc.years)},
-        "gaps": split_body(doc.body, chunked.passages),  # the passages' own text is Whoosh's stored content
+        "gaps": split_body(doc.body, chunked.passages),  # the passages' own text is the text index's
         "preface": chunked.preface,
         "sections": [section_to_json(s) for s in chunked.sections],
         "passages": [{"passage_id": p.passage_id, "anchor": p.anchor, "start": p.start, "end": p.end,
