@@ -153,7 +153,7 @@ class _Lookups:
     def char_rows(self, word: str, family: str = "grams") -> np.ndarray:
         found = self._chars.get((word, family))
         if found is None:
-            found = self._chars[(word, family)] = self.ix.char_rows(word, family)
+            found = self._chars[(word, family)] = self.ix.char_rows(word, family, self.lookup)
         return found
 
     def unit_count(self, unit: Unit) -> int:

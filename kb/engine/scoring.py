@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -277,9 +276,8 @@ class _Scorer:
         factor = np.ones(len(texts), np.float32)
         if not words or not FIGURE_BONUS:
             return factor
-        pattern = _figure_pattern(tuple(words))
         for i, text in enumerate(texts):
-            if pattern.search(text.decode("utf-8", "replace")):
+            if _states_figure(text.decode("utf-8", "replace"), words):
                 factor[i] += FIGURE_BONUS
         return factor
 
@@ -291,16 +289,28 @@ _NUMBER = re.compile(r"[\d.%]+")
 _CN_FIGURE = r"[〇零一二三四五六七八九十两][〇零一二三四五六七八九十百千·]+[万亿]?[元吨斤个项人户亩台辆座件所家公千米]"
 
 
-@lru_cache(maxsize=256)
-def _figure_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    """A query word, at most one more letter (``为``, ``达``) or a table's spaces, then a figure: a digit,
-    or Chinese numerals with a unit.
+# after a query word: at most one more letter (``为``, ``达``) or a table's spaces, then a figure: a
+# digit, or Chinese numerals with a unit (compiled once: a pattern of the query's words took ~0.9 ms a query)
+_FIGURE_AFTER = re.compile(r"[^\W\d]?\s*(?:\d|" + _CN_FIGURE + ")")
 
-    >>> p = _figure_pattern(("基本建设投资", "原煤"))
-    >>> [bool(p.search(t)) for t in ("基本建设投资为四二七·四亿元", "原煤 12.98 亿吨", "基本建设投资一批", "原煤产量")]
+
+def _states_figure(text: str, words: list[str]) -> bool:
+    """Does a figure follow one of ``words`` somewhere in ``text``?
+
+    >>> words = ["基本建设投资", "原煤"]
+    >>> [_states_figure(t, words) for t in ("基本建设投资为四二七·四亿元", "原煤 12.98 亿吨", "基本建设投资一批", "原煤产量")]
     [True, True, False, False]
+    >>> _states_figure("原煤产量增长，原煤3.2亿吨", words)  # a later mention states it
+    True
     """
-    return re.compile("(?:" + "|".join(map(re.escape, words)) + r")[^\W\d]?\s*(?:\d|" + _CN_FIGURE + ")")
+    after = _FIGURE_AFTER.match
+    for word in words:
+        at = text.find(word)
+        while at >= 0:
+            if after(text, at + len(word)):
+                return True
+            at = text.find(word, at + 1)
+    return False
 
 
 class _Evaluation(NamedTuple):

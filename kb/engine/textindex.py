@@ -275,13 +275,14 @@ class TextIndex:
             result = result & found
         return np.flatnonzero(result)
 
-    def char_rows(self, folded: str, family: str = "grams") -> np.ndarray:
+    def char_rows(self, folded: str, family: str = "grams", lookup=None) -> np.ndarray:
         """Rows holding every character pair (or lone character) of ``folded`` in their text (or, with
-        ``family="metagrams"``, in their title and headings); rarest pair first."""
+        ``family="metagrams"``, in their title and headings); rarest pair first. ``lookup``: what reads
+        a key's rows (a query's memo, :class:`kb.engine.candidates._Lookups`: words share pairs)."""
         keys = ngrams.query_keys(folded)
         if keys.size == 0:
             return np.empty(0, np.int64)
-        lists = sorted((self.lookup(family, int(k))[0] for k in keys), key=len)
+        lists = sorted(((lookup or self.lookup)(family, int(k))[0] for k in keys), key=len)
         result = lists[0]
         for other in lists[1:]:
             if result.size == 0:

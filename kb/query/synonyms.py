@@ -259,10 +259,16 @@ def _parse_lines(lines: Iterable[str], source: str) -> list[tuple[str, ...]]:
 
 def synonym_file_paths() -> list[Path]:
     """The shipped table, then any file named by ``KB_SYNONYMS`` (``os.pathsep``-separated)."""
-    paths = [Path(str(resources.files("kb") / "data" / "synonyms.txt"))]
+    paths = [_shipped()]
     extra = os.environ.get("KB_SYNONYMS", "")
     paths += [Path(p) for p in extra.split(os.pathsep) if p]
     return paths
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Path:
+    """The shipped table's path, found once (``importlib.resources`` took ~80 µs a query word)."""
+    return Path(str(resources.files("kb") / "data" / "synonyms.txt"))
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:
