@@ -293,8 +293,8 @@ class TextIndex:
 
     def text(self, row: int) -> bytes:
         """The folded text of one passage, UTF-8."""
-        seg = int(np.searchsorted(self.bases, row, side="right")) - 1
-        return self.segments[seg].passage_text(row - int(self.bases[seg]))
+        segment, local = self._segment_of(row)
+        return segment.passage_text(local)
 
     def _segment_of(self, row: int) -> tuple[Segment, int]:
         seg = int(np.searchsorted(self.bases, row, side="right")) - 1
@@ -309,12 +309,14 @@ class TextIndex:
         """Whether every segment puts its passages' original text back (an older index's Whoosh stored it)."""
         return all(s.unfold_offsets is not None for s in self.segments)
 
-    def original(self, row: int) -> str:
-        """One passage's text as written: its folded text with what folding changed put back
-        (:func:`kb.engine.unfold.restore`; a change that does not fit is damage)."""
+    def original(self, row: int, folded: str | None = None) -> str:
+        """One passage's text as written: its folded text (``folded``, when already read) with what
+        folding changed put back (:func:`kb.engine.unfold.restore`; a change that does not fit is damage)."""
         segment, local = self._segment_of(row)
         try:
-            return unfold.restore(segment.passage_text(local).decode("utf-8"), *segment.changes(local))
+            if folded is None:
+                folded = segment.passage_text(local).decode("utf-8")
+            return unfold.restore(folded, *segment.changes(local))
         except ValueError as exc:
             raise IndexDamagedError(f"{segment.path.name}: the text of row {local} cannot be put back ({exc}): "
                                     "run `kb check`, then `kb build`") from exc

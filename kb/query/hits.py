@@ -41,10 +41,11 @@ def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
 
 
 def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:
-    """A text-index row, read from Whoosh, as a hit with its snippet marked."""
+    """A text-index row (its fields from Whoosh, its text from the text index) as a hit with its snippet marked."""
     stored = opened.stored(row)
     data = stored.get("data") or {}
-    text = opened.passage_text(row, stored)
+    folded = _folded_text(opened, row)  # read once: the snippet marks it, the text is put back from it
+    text = opened.passage_text(row, stored, folded)
     doc = opened.manifest.get("docs", {}).get(stored["doc_id"], {})  # title and date: once per document
     return Hit(
         passage_id=stored["passage_id"],
@@ -53,7 +54,7 @@ def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str
         date=doc.get("date", data.get("d", "")),
         section_path=tuple(data.get("sp", ())),
         text=text,
-        snippet_html=snippet_html(text, marks, folded=_folded_text(opened, row)),
+        snippet_html=snippet_html(text, marks, folded=folded),
         anchor=data.get("a", ""),
         score=float(score),
         rank=rank_no,

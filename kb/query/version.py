@@ -147,7 +147,7 @@ class _Version:
         return whole
 
     def passage_texts(self, doc_id: str) -> dict[str, str]:
-        """A document's passage texts as Whoosh stores them, by key (:func:`kb.store.doctext.passage_key`):
+        """A document's passage texts as written, by key (:func:`kb.store.doctext.passage_key`):
         what :func:`kb.store.doctext.join_body` puts the body back together from."""
         fid = self.fid_by_doc.get(doc_id)
         if fid is None:
@@ -157,9 +157,10 @@ class _Version:
             stored = [self.reader.stored_fields(int(self._docnums[row])) for row in rows]
         return {passage_key(f["passage_id"]): self.passage_text(row, f) for row, f in zip(rows, stored)}
 
-    def passage_text(self, row: int, stored: dict) -> str:
-        """A row's passage text as written: the text index's (``stored``, its Whoosh fields, held it before)."""
-        return self.text.original(row) if self._originals else stored.get("content", "")
+    def passage_text(self, row: int, stored: dict, folded: str | None = None) -> str:
+        """A row's passage text as written: the text index's, from its ``folded`` text when already read
+        (``stored``, the row's Whoosh fields, held it in an older index)."""
+        return self.text.original(row, folded) if self._originals else stored.get("content", "")
 
     def allowed(self, doc_ids: tuple[str, ...], years: tuple[int, int] | None,
                 dates: tuple[int, int] | None = None, types: tuple[str, ...] = (),
