@@ -252,7 +252,7 @@ def test_a_periodic_unpunctuated_line_is_linear_not_quadratic() -> None:
 
 
 def test_a_20_mb_unpunctuated_line_builds_and_is_searchable(tmp_path: Path) -> None:
-    """The issue's case itself: 20 MB on one line, no punctuation (~35 s on one core; 216 s once)."""
+    """The issue's case itself: 20 MB on one line, no punctuation (~16 s on one core, as 20 MB of prose; 216 s once)."""
     corpus = tmp_path / "corpus"
     unpunctuated(corpus / "one-line.txt", 20)
     good(corpus / "plan.txt", "独特词甲")
@@ -266,7 +266,7 @@ def test_a_20_mb_unpunctuated_line_builds_and_is_searchable(tmp_path: Path) -> N
 
 def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_size(tmp_path: Path) -> None:
     """Linear, whatever the size: twice the line, twice the passages, none over the chunker's hard
-    limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~35 s
+    limit, and every word of the line indexed (how fast 20 MB builds is measured, not asserted: ~16 s
     on one core; see the README)."""
     from kb.chunk.passages import HARD_MAX
     from kb.chunk.chunker import chunk
@@ -281,6 +281,22 @@ def test_an_unpunctuated_line_is_cut_into_bounded_passages_in_proportion_to_its_
         assert "".join(doc.body[p.start:p.end] for p in passages) == doc.body  # nothing dropped
         counts.append(len(passages))
     assert 1.9 <= counts[1] / counts[0] <= 2.1, counts
+
+
+def test_an_unpunctuated_line_is_cut_by_the_dictionary_without_coining_words(tmp_path: Path) -> None:
+    """jieba's HMM coins a word every few characters of random text (~50,000 distinct per MB, each a
+    Whoosh term written in Python); a 300-letter run without punctuation is cut by the dictionary
+    alone, so its distinct words are the dictionary's few thousand. Prose keeps the HMM (杭研)."""
+    from kb.chunk.chunker import chunk
+    from kb.load.loaders import load_document
+    from kb.text import analysis
+
+    unpunctuated(tmp_path / "line.txt", 1)
+    doc = load_document(tmp_path / "line.txt", tmp_path)
+    body = analysis.fold(doc.body)
+    distinct = {w for p in chunk(doc).passages for w in analysis.word_texts(body[p.start:p.end], folded=True)}
+    assert len(distinct) < 15_000, len(distinct)
+    assert "杭研" in analysis.word_texts("他来到了网易杭研大厦。")
 
 
 @pytest.mark.parametrize("unit", ["www.a.cn", "www.a.cn来源", "上一页", "记者ab摄", "发布时间：", "1,234"])

@@ -34,7 +34,7 @@ from pathlib import Path
 import opencc
 import rjieba
 
-ANALYZER_VERSION = "6"  # bump when tokens change: a stale index is then rebuilt in full
+ANALYZER_VERSION = "7"  # bump when tokens change: a stale index is then rebuilt in full
 
 _WORDLIKE = re.compile(r"[0-9a-z\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # figures jieba cuts apart: 1,234.56 (thousands separators) and 3.2‰ (it keeps 59.5% whole itself)
@@ -45,6 +45,11 @@ _FIGURE = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?:\.\d+)?%?(?![\d,])|\d+(?:
 _CN_YEAR = re.compile(r"[一二][〇零○o一二三四五六七八九]{3}(?=年)")
 _CN_YEAR_DIGITS = str.maketrans("〇零○o一二三四五六七八九", "0000123456789")
 _CN_NUMERAL = frozenset("〇零○一二三四五六七八九十百千万亿两")  # before the year: part of a longer number
+
+# a run of this many letters with no punctuation, space or digit is not prose (a sentence rarely
+# reaches 100): cut by the dictionary alone. jieba's HMM would coin a new word every few characters
+# there (~50,000 distinct per MB of such text, against ~6,000 without), each a term Whoosh files.
+_UNBROKEN = re.compile(r"[^\W\d_]{300}")
 
 _lock = threading.RLock()  # _segmenter() folds the user words, which may open the converter
 _jieba: rjieba.Jieba | None = None
@@ -183,7 +188,7 @@ def words(text: str, folded: bool = False) -> list[Tok]:
     source = text if folded else fold(text)
     out: list[Tok] = []
     compact, at = _close_spaced(source)
-    tokens = _whole_figures(compact, _segmenter().tokenize(compact))
+    tokens = _whole_figures(compact, _tokenize(compact))
     if at is not None:  # back to offsets in the text as given
         tokens = [(w, at[s], at[e - 1] + 1) for w, s, e in tokens]
     for word, start, end in tokens:
@@ -207,7 +212,7 @@ def word_texts(text: str, folded: bool = False) -> list[str]:
     compact, _at = _close_spaced(source)
     out: list[str] = []
     wordlike = _wordlike
-    for word, _start, _end in _whole_figures(compact, _segmenter().tokenize(compact)):
+    for word, _start, _end in _whole_figures(compact, _tokenize(compact)):
         ok = wordlike.get(word)
         if ok is None:
             if len(wordlike) > 200_000:  # bounded: random text has no end of distinct pieces
@@ -216,6 +221,18 @@ def word_texts(text: str, folded: bool = False) -> list[str]:
         if ok:
             out.append(word.strip())
     return out
+
+
+def _tokenize(text: str) -> list[tuple[str, int, int]]:
+    """jieba's (word, start, end); text holding an unbroken run of 300 letters (``_UNBROKEN``) by the
+    dictionary alone, without the HMM's new words.
+
+    >>> [w for w, _s, _e in _tokenize("他来到了网易杭研大厦")]  # the HMM coins 杭研
+    ['他', '来到', '了', '网易', '杭研', '大厦']
+    >>> [w for w, _s, _e in _tokenize("交通运输局" * 60 + "他来到了网易杭研大厦")][-4:]
+    ['网易', '杭', '研', '大厦']
+    """
+    return _segmenter().tokenize(text, hmm=_UNBROKEN.search(text) is None)
 
 
 _wordlike: dict[str, bool] = {}  # token → whether it holds a letter, digit or CJK character
