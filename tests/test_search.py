@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import kb.engine.scoring as scoring
+import kb.query.rerank as rerank
 from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
 
@@ -170,7 +171,7 @@ def test_a_passage_stating_the_figure_ranks_first(kb: KnowledgeBase, monkeypatch
     """Both passages name 地区生产总值; the one that says how much it was answers the question."""
     q = "地区生产总值 doc:report-2023"
     assert first(kb, q).startswith("全市实现地区生产总值7062.5亿元")
-    monkeypatch.setattr(scoring, "FIGURE_BONUS", 0.0)
+    monkeypatch.setattr(rerank, "FIGURE_BONUS", 0.0)
     assert first(kb, q).startswith("建议2024年")  # the shorter passage, without the mechanism
 
 
@@ -289,3 +290,21 @@ def test_reading_many_passages_at_once_gives_each_its_own_text(built_index: Path
     rng = np.random.default_rng(7)
     for rows in (np.arange(ix.size), rng.choice(ix.size, 300), np.array([ix.size - 1, 0, 0, 5]), np.array([], np.int64)):
         assert ix.texts(rows) == [ix.text(int(r)) for r in rows]
+
+
+def test_a_table_s_spaced_out_word_states_its_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A communiqué's table spaces its rows out (``原 油 1.44 亿吨``); the analyzer reads ``原油`` there, and
+    so does the reranker: the table states the figure right after the query word, a plan only names it."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "table.md").write_text(
+        "---\ntitle: 1993年\ndate: 1994-02-28\n---\n\n## 二、工业\n\n主要工业产品产量如下：\n\n"
+        "原 油 1.44 亿吨\n\n原 煤 11.4 亿吨\n\n发 电 量 8200 亿千瓦小时\n", encoding="utf-8")
+    (corpus / "plan.md").write_text(
+        "---\ntitle: 1993年工作安排\ndate: 1993-01-10\n---\n\n## 一、能源\n\n"
+        "原油生产要稳定东部、发展西部，加强勘探，原油的产量和储量都要有所增长。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    assert "1.44" in KnowledgeBase(index).search("原油").hits[0].text
+    monkeypatch.setattr(rerank, "_as_read", lambda text: text)  # the text as stored: 原 … 油 is no word
+    assert "勘探" in KnowledgeBase(index).search("原油").hits[0].text

@@ -29,7 +29,6 @@ FIELD_BOOSTS = {"words": 1.0, "meta": 1.0, "grams": 0.35}
 PHRASE_BOOST = 2.0  # a term found contiguously, or a quoted phrase
 B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
 RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
-FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
 STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this share of a whole word
 STANDIN_ALL = 0.8  # … and all its parts in one passage (原煤 … 产量 for 原煤产量) cover this share of it
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
@@ -266,51 +265,6 @@ class _Scorer:
                     share = len(run) / len(term.words)
                     bonus[i] += PHRASE_BOOST * share * sum(float(content[w][i]) for w in dict.fromkeys(run))
         return bonus
-
-    @staticmethod
-    def figure_factor(terms: list[Term], texts: list[bytes]) -> np.ndarray:
-        """1 + ``FIGURE_BONUS`` for candidates stating a figure right after a query word (``综合交通投资
-        43.68亿元``, ``新增5G基站1.52万座``): the passage that answers "how much", not one that names it."""
-        words = sorted({w for t in terms for w in (t.core, *t.needed)
-                        if len(w) > 1 and not _NUMBER.fullmatch(w)}, key=len, reverse=True)
-        factor = np.ones(len(texts), np.float32)
-        if not words or not FIGURE_BONUS:
-            return factor
-        for i, text in enumerate(texts):
-            if _states_figure(text.decode("utf-8", "replace"), words):
-                factor[i] += FIGURE_BONUS
-        return factor
-
-
-_NUMBER = re.compile(r"[\d.%]+")
-
-
-# a figure in Chinese numerals, as older documents write them: 四二七·四亿元, 八千亿斤, 三千六百五十亿斤
-_CN_FIGURE = r"[〇零一二三四五六七八九十两][〇零一二三四五六七八九十百千·]+[万亿]?[元吨斤个项人户亩台辆座件所家公千米]"
-
-
-# after a query word: at most one more letter (``为``, ``达``) or a table's spaces, then a figure: a
-# digit, or Chinese numerals with a unit (compiled once: a pattern of the query's words took ~0.9 ms a query)
-_FIGURE_AFTER = re.compile(r"[^\W\d]?\s*(?:\d|" + _CN_FIGURE + ")")
-
-
-def _states_figure(text: str, words: list[str]) -> bool:
-    """Does a figure follow one of ``words`` somewhere in ``text``?
-
-    >>> words = ["基本建设投资", "原煤"]
-    >>> [_states_figure(t, words) for t in ("基本建设投资为四二七·四亿元", "原煤 12.98 亿吨", "基本建设投资一批", "原煤产量")]
-    [True, True, False, False]
-    >>> _states_figure("原煤产量增长，原煤3.2亿吨", words)  # a later mention states it
-    True
-    """
-    after = _FIGURE_AFTER.match
-    for word in words:
-        at = text.find(word)
-        while at >= 0:
-            if after(text, at + len(word)):
-                return True
-            at = text.find(word, at + 1)
-    return False
 
 
 class _Evaluation(NamedTuple):

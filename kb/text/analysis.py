@@ -242,6 +242,16 @@ _wordlike: dict[str, bool] = {}  # token → whether it holds a letter, digit or
 _SPACED = re.compile(r"(?<![\u3400-\u9fff])[\u3400-\u9fff](?:[ \u3000]{1,2}[\u3400-\u9fff](?![\u3400-\u9fff]))+")
 
 
+def closed_up(text: str) -> str:
+    """``text`` with the spaces inside spaced-out words removed, as the analyzer reads it (a table's
+    ``原 油`` is the word ``原油``).
+
+    >>> closed_up("原 油 1.44 亿吨，第一 第二")
+    '原油 1.44 亿吨，第一 第二'
+    """
+    return _close_spaced(text)[0]
+
+
 def _close_spaced(source: str) -> tuple[str, list[int] | None]:
     """``source`` with the spaces inside spaced-out words removed, and each kept character's offset in
     ``source`` (``None``: nothing removed).
