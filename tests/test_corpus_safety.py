@@ -423,3 +423,16 @@ def test_control_characters_past_the_sampled_start_never_reach_a_page(tmp_path: 
     assert "独特词乙" in body and "\x00" not in body and "\x1b" not in body
     hit = kb.search("独特词乙").hits[0]
     assert "\x00" not in hit.text and "\x00" not in hit.snippet_html
+
+
+def test_the_summary_counts_as_added_or_changed_only_the_files_that_went_in(tmp_path: Path) -> None:
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    good(corpus / "a.txt", "独特词甲")
+    good(corpus / "b.txt", "独特词乙")
+    (corpus / "empty.txt").write_bytes(b"")
+    first = build_index([corpus], index_dir, workers=1)
+    assert (first.added, first.documents, len(first.failures)) == (2, 2, 1)
+    assert "added 2," in first.summary() and "failed 1" in first.summary()
+    (corpus / "b.txt").write_bytes(b"")  # changed, and now failing: its old version leaves the index
+    second = build_index([corpus], index_dir, workers=1)
+    assert (second.added, second.changed, second.deleted, second.documents) == (0, 0, 1, 1)

@@ -169,6 +169,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
                                                               if j.doc_id == doc_id), "?")
             reason = f"same document id '{doc_id}' as {other}; skipped"
             report.errors.append(FileError(printable_path(path), reason))
+            plan.uncount(report, key)
             try:  # recorded, so that the next builds do not read it again while the clash lasts
                 st = path.stat()
                 files[key] = {"doc_id": None, "fid": None, "error": reason, "clash": doc_id, "size": st.st_size,
@@ -196,6 +197,7 @@ def _write_version(tmp: Path, current: Path | None, old: dict | None, plan: _Pla
         for item in share.items:
             if isinstance(item.outcome, FileError):
                 report.errors.append(item.outcome)
+                plan.uncount(report, item.key)
                 if item.size is not None:
                     files[item.key] = {"doc_id": None, "fid": None, "error": item.outcome.reason, "size": item.size,
                                        "mtime_ns": item.mtime_ns, "path": item.path}

@@ -67,6 +67,16 @@ class _Plan:
     deleted: list[str]  # doc ids to remove
     roots: list[Path] = field(default_factory=list)  # the corpus folders: nothing outside them is read
     outside_ok: bool = False  # --follow-outside-links: except what a symlink leads to
+    added: set[str] = field(default_factory=set)  # keys of to_index new to the index
+    changed: set[str] = field(default_factory=set)  # … and those whose old version they replace
+
+    def uncount(self, report: BuildReport, key: str) -> None:
+        """A file of ``to_index`` failed: it was not added (or, changed, its old version is now deleted)."""
+        if key in self.changed:
+            report.changed -= 1
+            report.deleted += 1
+        elif key in self.added:
+            report.added -= 1
 
 
 def _file_key(path: Path, root: Path) -> str:
@@ -200,8 +210,10 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport, follow_outsi
             except LoadError:
                 pass
             plan.deleted.append(rec["doc_id"])
+            plan.changed.add(key)
             report.changed += 1
         elif rec is None or not rec.get("doc_id"):  # new, or failed before and changed since
+            plan.added.add(key)
             report.added += 1
         plan.to_index.append((path, root, key))
     for rec in old_files.values():
@@ -217,6 +229,8 @@ def _plan(roots: list[Path], old: dict | None, report: BuildReport, follow_outsi
             report.errors.append(FileError(printable_path(path), rec["error"]))
         else:
             del plan.kept[key]
+            plan.added.add(key)
+            report.added += 1
             plan.to_index.append((path, root, key))
     report.unchanged = sum(1 for rec in plan.kept.values() if rec.get("doc_id"))
     return plan
