@@ -32,18 +32,15 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarr
     return found.scorer.global_rows(rows[order]), scores[order]
 
 
-# a CJK character, one or two spaces, a CJK character (UTF-8): where a table may space a word out
-_SPACES = re.compile(rb"[\xe3-\xe9][\x80-\xbf]{2} {1,2}[\xe3-\xe9][\x80-\xbf]{2}")
-
-
 def _as_read(text: bytes) -> bytes:
-    """A passage's folded text as the analyzer read it: a table's spaced-out words closed up, so that
-    ``原 油 1.44 亿吨`` states its figure right after ``原油``, and the phrase and proximity checks see it.
+    """A passage's folded text as the analyzer read it: a table's spaced-out words closed up
+    (:func:`kb.text.analysis.closed_up`), so that ``原 油 1.44 亿吨`` states its figure right after ``原油``,
+    and the phrase and proximity checks see it.
 
     >>> _as_read("原 油 1.44 亿吨".encode()).decode()
     '原油 1.44 亿吨'
     """
-    if b" " not in text or not _SPACES.search(text):  # the cheap test first: few passages hold a space
+    if b" " not in text:  # most passages: no space, nothing to close up
         return text
     return analysis.closed_up(text.decode("utf-8", "replace")).encode()
 
