@@ -82,6 +82,18 @@ class Filed:
 # --- vocabulary: the words behind the hashes, for spelling correction (kb.query.spell) ---------------------
 
 VOCAB_WORDS = SegmentComponent.VOCAB_WORDS.value  # the words, one a line, in the order of their keys …
+# numpy reads an .npy header with ast.literal_eval, and CPython 3.11 keeps the AST constructor's
+# recursion depth in interpreter-wide state: two request threads opening a version at once could fail
+# with "SystemError: AST constructor recursion depth mismatch" (cpython gh-106905). One at a time.
+_NPY_HEADERS = threading.Lock()
+
+
+def load_array(path: Path, mmap_mode: str | None = None) -> np.ndarray:
+    """``np.load`` of one ``.npy`` file, its header parsed by one thread at a time."""
+    with _NPY_HEADERS:
+        return np.load(path, mmap_mode=mmap_mode)
+
+
 VOCAB_KEYS = SegmentComponent.VOCAB_KEYS.value  # … their keys (word_key, ascending) …
 VOCAB_DFS = SegmentComponent.VOCAB_DFS.value  # … and the passages (rows) whose words hold each
 
@@ -91,7 +103,7 @@ def read_vocabulary(directory: Path) -> tuple[list[str], np.ndarray, np.ndarray]
     a segment saved without one (or with a damaged one)."""
     directory = Path(directory)
     try:
-        keys, dfs = np.load(directory / VOCAB_KEYS), np.load(directory / VOCAB_DFS)
+        keys, dfs = load_array(directory / VOCAB_KEYS), load_array(directory / VOCAB_DFS)
         words = (directory / VOCAB_WORDS).read_text(encoding="utf-8").split("\n")[:-1]
     except (OSError, ValueError):
         return [], np.empty(0, np.uint64), np.empty(0, np.uint32)
@@ -143,7 +155,8 @@ class _OnDisk:
             version = np.lib.format.read_magic(fh)
             read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                            else np.lib.format.read_array_header_2_0)
-            _shape, _fortran, dtype = read_header(fh)
+            with _NPY_HEADERS:
+                _shape, _fortran, dtype = read_header(fh)
             return cls(path, fh.tell(), dtype)
 
 
@@ -152,23 +165,23 @@ class Segment:
 
     def __init__(self, directory: Path) -> None:
         self.path = Path(directory)
-        self.pnums = np.load(SegmentComponent.PNUMS.path(self.path))
-        self.lengths = np.load(SegmentComponent.LENGTHS.path(self.path))
-        self.text_offsets = np.load(SegmentComponent.TEXT_OFFSETS.path(self.path))
+        self.pnums = load_array(SegmentComponent.PNUMS.path(self.path))
+        self.lengths = load_array(SegmentComponent.LENGTHS.path(self.path))
+        self.text_offsets = load_array(SegmentComponent.TEXT_OFFSETS.path(self.path))
         self.size = int(self.pnums.size)
         years = SegmentComponent.YEARS.path(self.path)  # a segment saved before passages had years: all unknown
-        self.years = np.load(years) if years.is_file() else np.zeros(self.size, np.int16)
+        self.years = load_array(years) if years.is_file() else np.zeros(self.size, np.int16)
         self._text = _OnDisk(SegmentComponent.TEXT.path(self.path))
         unfold_offsets = SegmentComponent.UNFOLD_OFFSETS.path(self.path)  # none: an older index (Whoosh stored it)
-        self.unfold_offsets = np.load(unfold_offsets) if unfold_offsets.is_file() else None
+        self.unfold_offsets = load_array(unfold_offsets) if unfold_offsets.is_file() else None
         if self.unfold_offsets is not None:
             self._unfold_at = _OnDisk.npy(SegmentComponent.UNFOLD_AT.path(self.path))
             self._unfold_chars = _OnDisk.npy(SegmentComponent.UNFOLD_CHARS.path(self.path))
         self._postings = {}
         for family in FAMILIES:
             tfs = self.path / postings_file(family, "tfs")
-            self._postings[family] = (np.load(self.path / postings_file(family, "keys")),
-                                      np.load(self.path / postings_file(family, "offsets")),
+            self._postings[family] = (load_array(self.path / postings_file(family, "keys")),
+                                      load_array(self.path / postings_file(family, "offsets")),
                                       _OnDisk.npy(self.path / postings_file(family, "rows")),
                                       _OnDisk.npy(tfs) if tfs.is_file() else None)
 
@@ -183,7 +196,7 @@ class Segment:
     def all_postings(self, family: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(key of each posting, rows, tfs) of a whole family, memory-mapped: for merging segments."""
         keys, offsets, _rows, _tfs = self._postings[family]
-        load = lambda name: np.load(self.path / name, mmap_mode="r")  # noqa: E731
+        load = lambda name: load_array(self.path / name, mmap_mode="r")  # noqa: E731
         tfs = self.path / postings_file(family, "tfs")
         return (np.repeat(keys, np.diff(offsets)), load(postings_file(family, "rows")),
                 load(tfs.name) if tfs.is_file() else None)
