@@ -49,7 +49,7 @@ from kb.query.understand import DEFAULT, CompiledQuery, SearchOptions
 from kb.query.guard import guarded
 from kb.query.pinned import PinnedVersion
 from kb.query.version import _Version
-from kb.query.hits import _hit, _place_boost, _preference
+from kb.query.hits import _hit, _place_boost, _preference, _targets
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -229,7 +229,7 @@ class KnowledgeBase:
         marks = list(query.marks)
         by_date = opened.doc_meta("date") if sort == "date" else None
         if group:
-            rows, scores = engine.rank(query, found, max(page * page_size * 3, RERANK))
+            rows, scores = engine.rank(query, found, max(page * page_size * 3, RERANK), _targets(opened, query))
             score_of = dict(zip(matched.tolist(), first_pass.tolist()))
             score_of.update(zip(rows.tolist(), scores.tolist()))
             order = grouping.document_order(rows, matched, engine.fids, first_pass, dates=by_date)
@@ -246,7 +246,7 @@ class KnowledgeBase:
                 score_of = dict(zip(matched.tolist(), first_pass.tolist()))
                 scores = np.array([score_of[r] for r in rows.tolist()], np.float32)
             else:
-                rows, scores = engine.rank(query, found, page * page_size)
+                rows, scores = engine.rank(query, found, page * page_size, _targets(opened, query))
             hits = [_hit(opened, row, score, rank_no, marks) for rank_no, (row, score)
                     in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1)]
         year_facet, type_facet, place_facet = opened.value_facets(matched)

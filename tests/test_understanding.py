@@ -313,3 +313,23 @@ def test_a_passage_holding_every_part_of_a_missing_word_covers_most_of_it(tmp_pa
     assert [h.text for h in kb.search("城镇居民").hits] == ["（二）收入。城镇新增就业1.2万人，居民收入增长8%。"]
     monkeypatch.setattr(scoring, "STANDIN_ALL", scoring.STANDIN)  # both parts counted as one
     assert not kb.search("城镇居民").hits
+
+
+def test_a_figure_stated_by_a_verb_answers_how_much_but_a_plan_s_target_does_not(tmp_path: Path) -> None:
+    from kb.build.indexer import build_index
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "2012.md").write_text(
+        "---\ntitle: 某市2012年政府工作报告\ndate: 2012-02-10\n---\n\n## 一、2011年工作回顾\n\n"
+        "港口建设加快，全年货物吞吐量完成2.1亿吨，比上年增长8%。\n\n"
+        "## 二、2012年主要工作\n\n提升货物吞吐量，货物吞吐量增长要快于全省。\n", encoding="utf-8")
+    (corpus / "plan.md").write_text(
+        "---\ntitle: 某市国民经济和社会发展第十二个五年规划纲要\ndate: 2011-03-01\n---\n\n"
+        "## 一、发展目标\n\n到2015年，港口货物吞吐量达到3亿吨，货物吞吐量年均增长7%。\n", encoding="utf-8")
+    index = tmp_path / "index"
+    assert build_index([corpus], index, workers=1).errors == []
+    kb = KnowledgeBase(index)
+    assert [d["type"] for d in kb.docs() if d["doc_id"].startswith("plan")] == ["规划纲要"]
+    assert "2.1亿吨" in kb.search("货物吞吐量").hits[0].text  # 完成 2.1亿吨: what was done, not a mention
+    assert "3亿吨" in kb.search("十二五 货物吞吐量").hits[0].text  # a plan named: its target is what is asked

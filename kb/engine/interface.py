@@ -71,8 +71,10 @@ class Engine(Protocol):
         ``boost`` are per-row factors (what the query names beside its words; the place it names)."""
         ...
 
-    def rank(self, query: CompiledQuery, found: Found, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        """The best ``limit`` rows of ``found`` and their scores, best first."""
+    def rank(self, query: CompiledQuery, found: Found, limit: int,
+             targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The best ``limit`` rows of ``found`` and their scores, best first; ``targets`` marks the rows
+        whose ``达到 X`` is a plan's target, not a stated figure (``None``: no such rows)."""
         ...
 
     def documents(self, rows: np.ndarray) -> int:

@@ -36,8 +36,9 @@ class NumpyEngine:
                boost: np.ndarray | None = None) -> _Evaluation:
         return evaluate(self.index, query, allowed, prefer, boost=boost)
 
-    def rank(self, query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarray, np.ndarray]:
-        return rank(query, found, limit)
+    def rank(self, query: CompiledQuery, found: _Evaluation, limit: int,
+             targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return rank(query, found, limit, targets)
 
     def documents(self, rows: np.ndarray) -> int:
         return int(facets.per_file(self.fids[rows])[0].size)

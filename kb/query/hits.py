@@ -1,4 +1,5 @@
-"""Hits: an opened version's rows → ``Hit`` records with marked snippets; per-row factors of years, plans, places."""
+"""Hits: an opened version's rows → ``Hit`` records with marked snippets; per-row factors of years, plans,
+places; the rows where a figure is a target."""
 
 from __future__ import annotations
 
@@ -38,6 +39,12 @@ def _place_boost(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
     words |= {term.core for group in query.groups for term in group}
     named = opened.place_preference(tuple(words))
     return named if named is not None else opened.national_prior()
+
+
+def _targets(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
+    """Rows where a figure after ``达到``/``完成``/``实现`` is a target, not a result: a plan's passages,
+    unless the query names a plan (``十四五 达到``: then its targets are what is asked)."""
+    return None if query.prefer_plans else opened.plan_rows()
 
 
 def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:

@@ -14,9 +14,11 @@ from kb.engine.scoring import PROXIMITY_BONUS, RERANK, _Evaluation
 from kb.query.understand import CompiledQuery, Term
 
 
-def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarray, np.ndarray]:
+def rank(query: CompiledQuery, found: _Evaluation, limit: int,
+         targets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The best ``limit`` matching rows and their scores, best first: the first pass picks at least
-    ``RERANK`` candidates, which the text itself then re-scores (contiguity, figures, proximity)."""
+    ``RERANK`` candidates, which the text itself then re-scores (contiguity, figures, proximity).
+    ``targets`` (per row of the version, or ``None``) marks passages whose ``达到 X`` is a plan's target."""
     rows = np.flatnonzero(found.match)  # positions in the scorer's rows
     scores = found.score[rows]
     pool = max(RERANK, limit)
@@ -24,8 +26,10 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int) -> tuple[np.ndarr
         best = np.argpartition(-scores, pool - 1)[:pool]
         rows, scores = rows[best], scores[best]
     terms = [t for g in query.groups for t in g]
-    texts = [_as_read(found.scorer.ix.text(row)) for row in found.scorer.global_rows(rows).tolist()]  # read once
-    scores = (scores + found.scorer.contiguity_bonus(terms, rows, texts)) * figure_factor(terms, texts)
+    global_rows = found.scorer.global_rows(rows)
+    texts = [_as_read(found.scorer.ix.text(row)) for row in global_rows.tolist()]  # read once
+    planned = None if targets is None else targets[global_rows]
+    scores = (scores + found.scorer.contiguity_bonus(terms, rows, texts)) * figure_factor(terms, texts, planned)
     if query.options.proximity:
         scores = scores * proximity_factor(terms, texts)
     order = np.lexsort((rows, -scores))[:limit]
@@ -97,16 +101,24 @@ def proximity_factor(terms: list[Term], texts: list[bytes]) -> np.ndarray:
 FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
 
 
-def figure_factor(terms: list[Term], texts: list[bytes]) -> np.ndarray:
+def figure_factor(terms: list[Term], texts: list[bytes], planned: np.ndarray | None = None) -> np.ndarray:
     """1 + ``FIGURE_BONUS`` for candidates stating a figure right after a query word (``综合交通投资
-    43.68亿元``, ``新增5G基站1.52万座``): the passage that answers "how much", not one that names it."""
+    43.68亿元``, ``新增5G基站1.52万座``) or after the word and a verb of result (``货物吞吐量完成
+    2.1亿吨``): the passage that answers "how much", not one that names it. Where ``planned`` marks a
+    candidate (a plan's passage), ``达到 X`` is a target and the verb does not count.
+
+    >>> t = [understand.make_term("吞吐量", False)]
+    >>> texts = ["吞吐量完成2.1亿吨".encode(), "吞吐量增长较快".encode()]
+    >>> [float(f) for f in figure_factor(t, texts)], [float(f) for f in figure_factor(t, texts, np.array([True, False]))]
+    ([1.5, 1.0], [1.0, 1.0])
+    """
     words = sorted({w for t in terms for w in (t.core, *t.needed)
                     if len(w) > 1 and not _NUMBER.fullmatch(w)}, key=len, reverse=True)
     factor = np.ones(len(texts), np.float32)
     if not words or not FIGURE_BONUS:
         return factor
     for i, text in enumerate(texts):
-        if _states_figure(text.decode("utf-8", "replace"), words):
+        if _states_figure(text.decode("utf-8", "replace"), words, planned is None or not planned[i]):
             factor[i] += FIGURE_BONUS
     return factor
 
@@ -121,22 +133,27 @@ _CN_FIGURE = r"[〇零一二三四五六七八九十两][〇零一二三四五�
 # after a query word: at most one more letter (``为``, ``达``) or a table's spaces, then a figure: a
 # digit, or Chinese numerals with a unit (compiled once: a pattern of the query's words took ~0.9 ms a query)
 _FIGURE_AFTER = re.compile(r"[^\W\d]?\s*(?:\d|" + _CN_FIGURE + ")")
+# the same after a verb of result: 完成2.1亿吨, 达到8.5万人, 实现四二七·四亿元 (in a plan: its target)
+_FIGURE_AFTER_VERB = re.compile(r"(?:达到|完成|实现)\s*(?:\d|" + _CN_FIGURE + ")")
 
 
-def _states_figure(text: str, words: list[str]) -> bool:
-    """Does a figure follow one of ``words`` somewhere in ``text``?
+def _states_figure(text: str, words: list[str], verbs: bool = True) -> bool:
+    """Does a figure follow one of ``words`` somewhere in ``text`` (``verbs``: or a verb of result and a figure)?
 
     >>> words = ["基本建设投资", "原煤"]
     >>> [_states_figure(t, words) for t in ("基本建设投资为四二七·四亿元", "原煤 12.98 亿吨", "基本建设投资一批", "原煤产量")]
     [True, True, False, False]
     >>> _states_figure("原煤产量增长，原煤3.2亿吨", words)  # a later mention states it
     True
+    >>> _states_figure("原煤达到3.2亿吨", words), _states_figure("原煤达到3.2亿吨", words, verbs=False)
+    (True, False)
     """
-    after = _FIGURE_AFTER.match
+    after, verb = _FIGURE_AFTER.match, _FIGURE_AFTER_VERB.match
     for word in words:
         at = text.find(word)
         while at >= 0:
-            if after(text, at + len(word)):
+            end = at + len(word)
+            if after(text, end) or (verbs and verb(text, end)):
                 return True
             at = text.find(word, at + 1)
     return False

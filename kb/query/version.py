@@ -281,6 +281,13 @@ class _Version:
                                                 np.float32(1.0))
         return self._place_factors[key]
 
+    def plan_rows(self) -> np.ndarray | None:
+        """Per row: a plan's passage (type 规划纲要), where ``达到 X`` is a target; ``None``: no plan indexed."""
+        if "_plan_rows" not in self.__dict__:  # made once per version, read-only after
+            fids = [fid for fid, t in self.doc_meta("type").items() if t == PLAN_TYPE]
+            self._plan_rows = np.isin(self.text.fids, np.array(fids, dtype=np.int64)) if fids else None
+        return self._plan_rows
+
     def national_prior(self) -> np.ndarray | None:
         """Per-row factor for a query naming no place: ``NATIONAL_PRIOR`` in the national issuers'
         documents (国务院, 国家统计局), 1 elsewhere; ``None`` when there are none. Once per version."""
@@ -291,15 +298,9 @@ class _Version:
         return self._place_factors["national"]
 
     def _plan_factor(self, plans: tuple[int, ...]) -> np.ndarray | None:
-        fids: list[int] = []
-        docs = self.manifest.get("docs", {})
-        for n in plans:
-            lo, hi = plan_period(n)
-            for fid, doc_id in self.doc_by_fid.items():
-                d = docs.get(doc_id, {})
-                years = set(d.get("years") or ())
-                if d.get("type") == PLAN_TYPE and all(y in years for y in range(lo, hi + 1)):
-                    fids.append(fid)
+        types, years = self.doc_meta("type"), self.doc_meta("years")
+        periods = [set(range(lo, hi + 1)) for lo, hi in map(plan_period, plans)]
+        fids = [fid for fid, t in types.items() if t == PLAN_TYPE and any(p <= set(years[fid]) for p in periods)]
         if not fids:
             return None
         in_plan = np.isin(self.text.fids, np.array(sorted(set(fids)), dtype=np.int64))
