@@ -81,6 +81,7 @@ class Passage:
     section_path: tuple[str, ...] = ()
     section_anchor: str = ""
     year: int | None = None  # the year its section reports on (``一、2019年工作回顾``), if a heading says
+    lead: str = ""  # the caption of the table it continues (``主要产品产量``), filed with its headings
 
 
 @dataclass(frozen=True, slots=True)

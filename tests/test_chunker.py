@@ -435,3 +435,25 @@ def test_checker_catches_broken_chunkings() -> None:
 def test_chrome_check_finds_chrome() -> None:
     c = make("一、甲\n发布日期：2024-01-01 正文。")
     assert chrome_in_passages(c) == [f"'发布日期' in {c.passages[0].passage_id}"]
+
+
+def test_a_passage_continuing_a_table_carries_its_caption() -> None:
+    rows = "\n".join(f"产品{n} {n}.5 万吨 {n}.1" for n in range(60))  # longer than one passage
+    body = f"## 二、工业\n\n全年工业平稳增长。\n\n主要产品产量如下：\n\n{rows}\n\n全年规模以上工业利润增长。\n"
+    chunked = make(body + "\n## 三、其他\n\n" + "服务业平稳增长，" * 12 + "。\n")
+    table = [p for p in chunked.passages if "万吨" in p.text]
+    assert len(table) > 2 and "主要产品产量如下" in table[0].text and table[0].lead == ""  # it holds its caption
+    assert {p.lead for p in table[1:]} == {"主要产品产量"}  # the rows cut off from it
+    assert chunked.passages[-1].text.startswith("服务业") and chunked.passages[-1].lead == ""  # prose after
+    grid = "\n".join(f"| 产品{n} | 万吨 | {n}.5 |" for n in range(40))
+    md = make(f"## 三、工业\n\n| **表3 主要工业产品产量** | | |\n| --- | --- | --- |\n| 产品名称 | 单位 | 产量 |\n{grid}\n\n"
+              "## 四、其他\n\n工业平稳。\n")
+    leads = {p.lead for p in md.passages if "万吨" in p.text and "表3" not in p.text}
+    assert leads == {"表3 主要工业产品产量 产品名称 单位 产量"}
+    assert md.passages[-1].lead == ""
+
+
+def test_a_communique_s_table_rows_carry_the_line_that_introduces_them(shared_dir) -> None:
+    doc = load_document(shared_dir / "corpora" / "lawtext-gov" / "国家统计局年度统计" / "1990.md")
+    rows = [p for p in chunk(doc).passages if "原煤 10．8 亿吨" in p.text]
+    assert [p.lead for p in rows] == ["主要产品产量"]

@@ -8,6 +8,7 @@ from bisect import bisect_left, bisect_right
 
 from kb.models import Document, Passage
 from kb.chunk.sections import _Node
+from kb.chunk.tables import table_leads
 
 
 TARGET_MIN = 80
@@ -22,7 +23,8 @@ def _emit_passages(doc: Document, nodes: list[_Node], out: list[Passage], path: 
                    seen: dict[str, int]) -> None:
     for node in nodes:
         here = path + ((node.label,) if node is not None and node.anchor != "s0" else ())
-        for start, end in _pack(doc.body, node.units):
+        spans = _pack(doc.body, node.units)
+        for (start, end), lead in zip(spans, table_leads(doc.body, node.units, spans)):
             text = doc.body[start:end]
             digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
             seen[digest] = seen.get(digest, 0) + 1
@@ -37,6 +39,7 @@ def _emit_passages(doc: Document, nodes: list[_Node], out: list[Passage], path: 
                 end=end,
                 section_path=here,
                 section_anchor=node.anchor,
+                lead=lead,
             ))
         _emit_passages(doc, node.children, out, here, seen)
 

@@ -66,19 +66,19 @@ class SegmentBuilder:
         described = analysis.fold("\n".join(w for w in (*place_words(doc.place), doc.doctype) if w))
         doc_words = list(dict.fromkeys([w for w in described.split("\n") if w]
                                        + analysis.search_words(described, folded=True)))
-        meta_cache: dict[tuple[str, ...], tuple[list[str], np.ndarray]] = {}
+        meta_cache: dict[tuple[tuple[str, ...], str], tuple[list[str], np.ndarray]] = {}
         spans, first_row = [], self.rows
         found: dict[str, list] = {f: [] for f in FAMILIES}
         filed: list[Filed] = []
         for p in chunked.passages:
             if not is_indexed(p.anchor):
                 continue
-            cached = meta_cache.get(p.section_path)
-            if cached is None:  # (a line break: no pair spans title and heading)
-                heads = analysis.fold("\n".join((doc.title,) + p.section_path))
+            cached = meta_cache.get((p.section_path, p.lead))
+            if cached is None:  # (a line break: no pair spans title and heading; a table's caption is one)
+                heads = analysis.fold("\n".join((doc.title,) + p.section_path + ((p.lead,) if p.lead else ())))
                 title_words = analysis.search_words(heads, folded=True)
                 held = set(title_words)  # a place the title names already is not filed twice
-                cached = meta_cache[p.section_path] = (title_words + [w for w in doc_words if w not in held],
+                cached = meta_cache[(p.section_path, p.lead)] = (title_words + [w for w in doc_words if w not in held],
                                                        ngrams.term_keys(heads))
             meta, meta_pairs = cached
             text = body[p.start:p.end]
