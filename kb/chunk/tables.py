@@ -16,7 +16,6 @@ output figures. The indexer files it with the passage's headings (:mod:`kb.engin
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 
 _INTRO = re.compile(r"(.{2,60}?)(?:的?(?:情况|变化情况|增长情况))?如下[：:]\s*$")
 _SEPARATOR = re.compile(r"^\|[\s|:\-]+\|?$")
@@ -27,12 +26,12 @@ MAX_LEAD = 80
 def table_leads(body: str, lines: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:
     """Per passage span (in order, over ``lines``, one section's body lines): the caption of the
     table the passage continues, or ``""`` (not in a table, or it holds the caption itself)."""
-    state: list[tuple[int, str]] = []  # (line start, the lead of the table that line is a row of)
+    state: dict[int, str] = {}  # line start → the lead of the table that line is a row of
     lead, caption, header_next, in_table = "", "", False, False
     for start, end in lines:
         line = body[start:end].strip()
         if line.startswith("|"):
-            state.append((start, lead))
+            state[start] = lead
             if _SEPARATOR.match(line):
                 header_next = True
                 continue
@@ -47,18 +46,13 @@ def table_leads(body: str, lines: list[tuple[int, int]], spans: list[tuple[int, 
             in_table, caption, lead = False, "", ""
         intro = _INTRO.match(line)
         if intro and len(line) <= MAX_LEAD:
-            state.append((start, ""))
+            state[start] = ""
             lead = _clean(intro.group(1))
             continue
         if "。" in line:  # prose: a plain table (rows without full stops) has ended
             lead = ""
-        state.append((start, lead))
-    starts = [at for at, _ in state]
-    out = []
-    for s, _e in spans:  # the lead in force at its first line (a passage begun mid-line: prose, none)
-        i = bisect_left(starts, s)
-        out.append(state[i][1] if i < len(starts) and starts[i] == s else "")
-    return out
+        state[start] = lead
+    return [state.get(s, "") for s, _e in spans]  # its first line's (a passage begun mid-line: prose, none)
 
 
 def _clean(text: str) -> str:

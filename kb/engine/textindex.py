@@ -79,9 +79,6 @@ class Filed:
     meta: list[str]
 
 
-# --- vocabulary: the words behind the hashes, for spelling correction (kb.query.spell) ---------------------
-
-VOCAB_WORDS = SegmentComponent.VOCAB_WORDS.value  # the words, one a line, in the order of their keys …
 # numpy reads an .npy header with ast.literal_eval, and CPython 3.11 keeps the AST constructor's
 # recursion depth in interpreter-wide state: two request threads opening a version at once could fail
 # with "SystemError: AST constructor recursion depth mismatch" (cpython gh-106905). One at a time.
@@ -94,6 +91,9 @@ def load_array(path: Path, mmap_mode: str | None = None) -> np.ndarray:
         return np.load(path, mmap_mode=mmap_mode)
 
 
+# --- vocabulary: the words behind the hashes, for spelling correction (kb.query.spell) ---------------------
+
+VOCAB_WORDS = SegmentComponent.VOCAB_WORDS.value  # the words, one a line, in the order of their keys …
 VOCAB_KEYS = SegmentComponent.VOCAB_KEYS.value  # … their keys (word_key, ascending) …
 VOCAB_DFS = SegmentComponent.VOCAB_DFS.value  # … and the passages (rows) whose words hold each
 
