@@ -82,7 +82,7 @@ class _Scorer:
 
     def _bm25(self, tfs: np.ndarray, lengths: np.ndarray, avg: float, df: int) -> np.ndarray:
         idf = np.float32(math.log(self.docs / (df + 1)) + 1)
-        tf = tfs.astype(np.float32)  # in float32 throughout: the score vectors are, and it is twice as fast
+        tf = tfs.astype(np.float32, copy=False)  # float32 throughout: the score vectors are, and twice as fast
         return idf * (tf * np.float32(K1 + 1)) / (tf + np.float32(K1) * (np.float32(1 - B) + np.float32(B / avg) * lengths))
 
     def _pairs_weight(self, df: int) -> float:
@@ -218,7 +218,7 @@ class _Scorer:
         if term.phrase:
             match = self.contains(term)
             score = PHRASE_BOOST * sum(self.word(w)[0] for w in dict.fromkeys(term.words))
-            score = np.where(match, score, 0).astype(np.float32)
+            score = np.where(match, score, np.float32(0)).astype(np.float32, copy=False)
             return _TermScore(score, match, match.astype(np.float32), score)
         parts = [self.unit(u, parts) for u in units]
         match = parts[0][1].copy()
@@ -243,7 +243,7 @@ class _Scorer:
             cover = match.astype(np.float32)
             if parts[0][2] is not None:
                 cover = np.where(parts[0][2] > 0, parts[0][2], cover)
-        return _TermScore(np.where(match, score, 0).astype(np.float32), match, cover, score)
+        return _TermScore(np.where(match, score, np.float32(0)).astype(np.float32, copy=False), match, cover, score)
 
     def contiguity_bonus(self, terms: list[Term], rows: np.ndarray, texts: list[bytes]) -> np.ndarray:
         """For the candidates ``rows`` (folded ``texts``): a multi-word term found contiguously scores its
