@@ -14,6 +14,7 @@ import pytest
 
 import kb.engine.scoring as scoring
 import kb.query.rerank as rerank
+from corpus_fixtures import built
 from kb.build.indexer import build_index
 from kb.search import KnowledgeBase
 
@@ -295,16 +296,11 @@ def test_reading_many_passages_at_once_gives_each_its_own_text(built_index: Path
 def test_a_table_s_spaced_out_word_states_its_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A communiqué's table spaces its rows out (``原 油 1.44 亿吨``); the analyzer reads ``原油`` there, and
     so does the reranker: the table states the figure right after the query word, a plan only names it."""
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "table.md").write_text(
-        "---\ntitle: 1993年\ndate: 1994-02-28\n---\n\n## 二、工业\n\n主要工业产品产量如下：\n\n"
-        "原 油 1.44 亿吨\n\n原 煤 11.4 亿吨\n\n发 电 量 8200 亿千瓦小时\n", encoding="utf-8")
-    (corpus / "plan.md").write_text(
-        "---\ntitle: 1993年工作安排\ndate: 1993-01-10\n---\n\n## 一、能源\n\n"
-        "原油生产要稳定东部、发展西部，加强勘探，原油的产量和储量都要有所增长。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "table.md": "---\ntitle: 1993年\ndate: 1994-02-28\n---\n\n## 二、工业\n\n主要工业产品产量如下：\n\n"
+                    "原 油 1.44 亿吨\n\n原 煤 11.4 亿吨\n\n发 电 量 8200 亿千瓦小时\n",
+        "plan.md": "---\ntitle: 1993年工作安排\ndate: 1993-01-10\n---\n\n## 一、能源\n\n"
+                   "原油生产要稳定东部、发展西部，加强勘探，原油的产量和储量都要有所增长。\n"})
     assert "1.44" in KnowledgeBase(index).search("原油").hits[0].text
     monkeypatch.setattr(rerank, "_as_read", lambda text: text)  # the text as stored: 原 … 油 is no word
     assert "勘探" in KnowledgeBase(index).search("原油").hits[0].text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from corpus_fixtures import built
 from kb.errors import QueryError
 from kb.search import KnowledgeBase
 from kb.query.understand import SearchOptions, compile_query, parse_query
@@ -17,19 +18,6 @@ MISSION = "wenling-transport-bureau-2023-work-summary"
 @pytest.fixture(scope="module")
 def kb(built_index: Path) -> KnowledgeBase:
     return KnowledgeBase(built_index)
-
-
-def _built(tmp_path: Path, files: dict[str, str]) -> Path:
-    """A corpus of ``files`` (relative path → text) built into an index; its folder."""
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    for name, text in files.items():
-        (corpus / name).parent.mkdir(parents=True, exist_ok=True)
-        (corpus / name).write_text(text, encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
-    return index
 
 
 def test_a_typed_year_is_a_preference_not_a_required_word(kb: KnowledgeBase) -> None:
@@ -114,20 +102,12 @@ def test_a_plan_name_is_one_unit_and_a_preference_for_the_plan_itself() -> None:
 
 
 def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_path: Path) -> None:
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    (corpus / "五年规划").mkdir(parents=True)
-    (corpus / "政府工作报告").mkdir()
-    (corpus / "五年规划" / "2006-plan.md").write_text(
-        "---\ntitle: 中华人民共和国国民经济和社会发展第十一个五年规划纲要\ndate: 2006-03-14\n---\n\n"
-        "## 第一章 主要目标\n\n"
-        "资源利用效率显著提高，森林覆盖率达到20%，耕地保有量保持1.2亿公顷。\n", encoding="utf-8")
-    (corpus / "政府工作报告" / "2007-report.md").write_text(
-        "---\ntitle: 某市2007年政府工作报告\ndate: 2007-01-20\n---\n\n## 一、2006年工作回顾\n\n"
-        "“十一五”开局良好，全市森林覆盖率提高到“十一五”以来的最高水平，达到45%。“十一五”期间将继续植树造林。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "五年规划/2006-plan.md": "---\ntitle: 中华人民共和国国民经济和社会发展第十一个五年规划纲要\ndate: 2006-03-14\n---\n\n"
+                             "## 第一章 主要目标\n\n"
+                             "资源利用效率显著提高，森林覆盖率达到20%，耕地保有量保持1.2亿公顷。\n",
+        "政府工作报告/2007-report.md": "---\ntitle: 某市2007年政府工作报告\ndate: 2007-01-20\n---\n\n## 一、2006年工作回顾\n\n"
+                                 "“十一五”开局良好，全市森林覆盖率提高到“十一五”以来的最高水平，达到45%。“十一五”期间将继续植树造林。\n"})
     kb = KnowledgeBase(index)
     assert "规划纲要" in kb.search("十一五 森林覆盖率").hits[0].doc_title
     assert "规划纲要" in kb.search("十一五 森林覆盖率", options=SearchOptions.without("places")).hits[0].doc_title
@@ -138,16 +118,11 @@ def test_a_plan_target_is_found_in_the_plan_not_in_reports_that_mention_it(tmp_p
 
 
 def test_a_typo_is_corrected_to_the_word_that_goes_with_the_rest_of_the_query(tmp_path: Path) -> None:
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
     reform = "".join(f"（{n}）深化第{n}项改革。推进改革攻坚，改革成效明显，改革红利释放。\n\n" for n in "一二三四五六")
-    (corpus / "a.md").write_text(f"# 甲市政府工作报告\n\n{reform}", encoding="utf-8")
-    (corpus / "b.md").write_text("# 乙市政府工作报告\n\n（一）住房。完成棚户区改造开工3200套，衢江铁路建成通车。\n\n"
-                                 "（二）民生。棚户区改造持续推进。\n\n（三）保障。棚户区改造惠及万户。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "a.md": f"# 甲市政府工作报告\n\n{reform}",
+        "b.md": "# 乙市政府工作报告\n\n（一）住房。完成棚户区改造开工3200套，衢江铁路建成通车。\n\n"
+                "（二）民生。棚户区改造持续推进。\n\n（三）保障。棚户区改造惠及万户。\n"})
     kb = KnowledgeBase(index)
     # 改革 is the more frequent neighbour of 改照; 改造 is the one passages hold beside 棚户区
     fixed = kb.search("棚户区改照开工")
@@ -158,16 +133,10 @@ def test_a_typo_is_corrected_to_the_word_that_goes_with_the_rest_of_the_query(tm
 
 
 def test_a_year_s_figures_come_from_the_report_that_reviews_it(tmp_path: Path) -> None:
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for year, tons in ((2006, "650万吨"), (2007, "701万吨")):  # each reviews the year before
-        (corpus / f"{year}.md").write_text(
-            f"---\ntitle: {year}年某省人民政府工作报告\ndate: {year}-01-20\n---\n\n"
-            f"农村经济稳步发展，粮食总产量{tons}，农民收入增长。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {  # each reviews the year before
+        f"{year}.md": f"---\ntitle: {year}年某省人民政府工作报告\ndate: {year}-01-20\n---\n\n"
+                      f"农村经济稳步发展，粮食总产量{tons}，农民收入增长。\n"
+        for year, tons in ((2006, "650万吨"), (2007, "701万吨"))})
     kb = KnowledgeBase(index)
     docs = {d["doc_id"]: d["years"] for d in kb.docs()}
     assert sorted(map(tuple, docs.values())) == [(2005, 2006), (2006, 2007)]
@@ -176,19 +145,11 @@ def test_a_year_s_figures_come_from_the_report_that_reviews_it(tmp_path: Path) -
 
 
 def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> None:
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "2009.md").write_text(
-        "---\ntitle: 某市2009年政府工作报告\ndate: 2009-02-20\n---\n\n## 一、2008年工作回顾\n\n全市经济平稳运行。\n\n"
-        "## 二、2009年主要工作\n\n2009年的主要预期目标是：本市生产总值增长10%左右。\n", encoding="utf-8")
-    (corpus / "2010.md").write_text(
-        "---\ntitle: 某市2010年政府工作报告\ndate: 2010-02-20\n---\n\n## 一、过去一年工作回顾\n\n"
-        "全年本市生产总值达到8201亿元，增长10.7%，经济总量再上新台阶。\n\n## 二、2010年主要工作\n\n继续稳增长。\n",
-        encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "2009.md": "---\ntitle: 某市2009年政府工作报告\ndate: 2009-02-20\n---\n\n## 一、2008年工作回顾\n\n全市经济平稳运行。\n\n"
+                   "## 二、2009年主要工作\n\n2009年的主要预期目标是：本市生产总值增长10%左右。\n",
+        "2010.md": "---\ntitle: 某市2010年政府工作报告\ndate: 2010-02-20\n---\n\n## 一、过去一年工作回顾\n\n"
+                   "全年本市生产总值达到8201亿元，增长10.7%，经济总量再上新台阶。\n\n## 二、2010年主要工作\n\n继续稳增长。\n"})
     kb = KnowledgeBase(index)
     # the 2009 report's section about 2009 sets its targets; the 2010 report reviews what was done
     assert "8201亿元" in kb.search("2009年 生产总值").hits[0].text
@@ -203,25 +164,14 @@ def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> 
 
 
 def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    for folder in ("政府工作报告-省自治区/山东省", "政府工作报告-省自治区/河北省", "国家统计局年度统计"):
-        (corpus / folder).mkdir(parents=True)
-    (corpus / "政府工作报告-省自治区/山东省/2001.md").write_text(
-        "---\ntitle: 政府工作报告（省九届人大四次会议 2001年）\ndate: 2001-02-10\n---\n\n"
-        "五年取得重要科技成果1.79万项，科技进步贡献率提高。\n", encoding="utf-8")
-    (corpus / "政府工作报告-省自治区/河北省/2001.md").write_text(
-        "---\ntitle: 政府工作报告（2001年）\ndate: 2001-02-12\n---\n\n"
-        "学习山东、江苏的经验，与山东合作，取得科技成果1200项，科技成果转化加快，山东客商投资增多。\n", encoding="utf-8")
-    (corpus / "国家统计局年度统计/2022.md").write_text(
-        "---\ntitle: 2022年\ndate: 2023-02-28\n---\n\n## 二、农业\n\n全年粮食产量68653万吨，比上年增加368万吨。\n",
-        encoding="utf-8")
-    (corpus / "政府工作报告-省自治区/河北省/2023.md").write_text(
-        "---\ntitle: 政府工作报告（2023年）\ndate: 2023-01-12\n---\n\n"
-        "粮食产量稳定，居全国前列；全国粮食生产先进省份，全国农业大省，粮食产量增长高于全国。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "政府工作报告-省自治区/山东省/2001.md": "---\ntitle: 政府工作报告（省九届人大四次会议 2001年）\ndate: 2001-02-10\n---\n\n"
+                                   "五年取得重要科技成果1.79万项，科技进步贡献率提高。\n",
+        "政府工作报告-省自治区/河北省/2001.md": "---\ntitle: 政府工作报告（2001年）\ndate: 2001-02-12\n---\n\n"
+                                   "学习山东、江苏的经验，与山东合作，取得科技成果1200项，科技成果转化加快，山东客商投资增多。\n",
+        "国家统计局年度统计/2022.md": "---\ntitle: 2022年\ndate: 2023-02-28\n---\n\n## 二、农业\n\n全年粮食产量68653万吨，比上年增加368万吨。\n",
+        "政府工作报告-省自治区/河北省/2023.md": "---\ntitle: 政府工作报告（2023年）\ndate: 2023-01-12\n---\n\n"
+                                   "粮食产量稳定，居全国前列；全国粮食生产先进省份，全国农业大省，粮食产量增长高于全国。\n"})
     kb = KnowledgeBase(index)
     assert "1.79万项" in kb.search("山东 科技成果").hits[0].text  # its folder names the place, its text never
     assert "68653万吨" in kb.search("全国粮食产量").hits[0].text  # the country's own statistics
@@ -245,7 +195,7 @@ def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
 
 
 def test_words_typed_together_in_a_question_rank_passages_holding_them_together(tmp_path: Path) -> None:
-    kb = KnowledgeBase(_built(tmp_path, {"a.md": (
+    kb = KnowledgeBase(built(tmp_path, {"a.md": (
         "# 某市政府工作报告\n\n## 一、2019年工作回顾\n\n"
         "（一）开放。接待入境游客137.04万人次，增长178%，入境游客人均消费提高，游客满意度提升。\n\n"
         "（二）旅游。预计全年接待游客8162.09万人次，实现旅游总收入990亿元。\n")}))
@@ -256,7 +206,7 @@ def test_words_typed_together_in_a_question_rank_passages_holding_them_together(
 def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: Path, monkeypatch) -> None:
     from kb.engine import scoring
 
-    kb = KnowledgeBase(_built(tmp_path, {"a.md": (
+    kb = KnowledgeBase(built(tmp_path, {"a.md": (
         "# 某市政府工作报告\n\n（一）住房。加强住房保障，棚户区和老旧小区改造提升，新开工安置房，"
         "住房改造惠及群众，棚户区居民满意，开工建设保障房3000套，改造住房一批，套型优化。\n\n"
         "（二）民生。筹集人才住房1.9万套，棚户区住房改造开工8471套，农村危房改造超额完成。\n")}))
@@ -280,21 +230,12 @@ def test_the_longest_stretch_of_a_question_held_together_ranks_first(tmp_path: P
 
 def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeypatch) -> None:
     import kb.query.version as front
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    (corpus / "五年规划").mkdir(parents=True)
-    (corpus / "政府工作报告").mkdir()
-    (corpus / "五年规划" / "1986-七五计划摘要.md").write_text(
-        "---\ntitle: 中华人民共和国国民经济和社会发展第七个五年计划（摘要）\ndate: 1986-04-12\n---\n\n"
-        "## 第九章 能源\n\n1990年原煤产量达到10亿吨。\n", encoding="utf-8")
-    (corpus / "政府工作报告" / "1991.md").write_text(
-        "---\ntitle: 1991年政府工作报告\ndate: 1991-03-25\n---\n\n## 一、过去五年的回顾\n\n"
-        "能源生产稳定增长，煤炭、电力、石油工业全面发展，新建一批矿井、油田和电站，铁路运输紧张状况有所缓解，"
-        "节能工作取得成效，1990年原煤产量10.8亿吨，完成计划。\n",
-        encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "五年规划/1986-七五计划摘要.md": "---\ntitle: 中华人民共和国国民经济和社会发展第七个五年计划（摘要）\ndate: 1986-04-12\n---\n\n"
+                               "## 第九章 能源\n\n1990年原煤产量达到10亿吨。\n",
+        "政府工作报告/1991.md": "---\ntitle: 1991年政府工作报告\ndate: 1991-03-25\n---\n\n## 一、过去五年的回顾\n\n"
+                          "能源生产稳定增长，煤炭、电力、石油工业全面发展，新建一批矿井、油田和电站，铁路运输紧张状况有所缓解，"
+                          "节能工作取得成效，1990年原煤产量10.8亿吨，完成计划。\n"})
     docs = {d["path"].split("/")[-1]: d["years"] for d in KnowledgeBase(index).docs()}
     assert docs["1986-七五计划摘要.md"] == [1986, 1987, 1988, 1989, 1990] and docs["1991.md"] == [1990, 1991]
     # the plan covering 1986–1990 sets 1990's target; the next year's report says what was done
@@ -306,7 +247,7 @@ def test_a_year_s_review_comes_before_a_plan_covering_it(tmp_path: Path, monkeyp
 def test_a_passage_holding_every_part_of_a_missing_word_covers_most_of_it(tmp_path: Path, monkeypatch) -> None:
     from kb.engine import scoring
 
-    kb = KnowledgeBase(_built(tmp_path, {"a.md": "# 某市统计公报\n\n（一）建设。城镇面貌明显改善。\n\n"
+    kb = KnowledgeBase(built(tmp_path, {"a.md": "# 某市统计公报\n\n（一）建设。城镇面貌明显改善。\n\n"
                                                  "（二）收入。城镇新增就业1.2万人，居民收入增长8%。\n"}))
     # no passage writes 城镇居民: the one holding both its parts (城镇, 居民) stands in for most of it,
     # the one holding only 城镇 for too little of it to be a match
@@ -316,19 +257,12 @@ def test_a_passage_holding_every_part_of_a_missing_word_covers_most_of_it(tmp_pa
 
 
 def test_a_figure_stated_by_a_verb_answers_how_much_but_a_plan_s_target_does_not(tmp_path: Path) -> None:
-    from kb.build.indexer import build_index
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "2012.md").write_text(
-        "---\ntitle: 某市2012年政府工作报告\ndate: 2012-02-10\n---\n\n## 一、2011年工作回顾\n\n"
-        "港口建设加快，全年货物吞吐量完成2.1亿吨，比上年增长8%。\n\n"
-        "## 二、2012年主要工作\n\n提升货物吞吐量，货物吞吐量增长要快于全省。\n", encoding="utf-8")
-    (corpus / "plan.md").write_text(
-        "---\ntitle: 某市国民经济和社会发展第十二个五年规划纲要\ndate: 2011-03-01\n---\n\n"
-        "## 一、发展目标\n\n到2015年，港口货物吞吐量达到3亿吨，货物吞吐量年均增长7%。\n", encoding="utf-8")
-    index = tmp_path / "index"
-    assert build_index([corpus], index, workers=1).errors == []
+    index = built(tmp_path, {
+        "2012.md": "---\ntitle: 某市2012年政府工作报告\ndate: 2012-02-10\n---\n\n## 一、2011年工作回顾\n\n"
+                   "港口建设加快，全年货物吞吐量完成2.1亿吨，比上年增长8%。\n\n"
+                   "## 二、2012年主要工作\n\n提升货物吞吐量，货物吞吐量增长要快于全省。\n",
+        "plan.md": "---\ntitle: 某市国民经济和社会发展第十二个五年规划纲要\ndate: 2011-03-01\n---\n\n"
+                   "## 一、发展目标\n\n到2015年，港口货物吞吐量达到3亿吨，货物吞吐量年均增长7%。\n"})
     kb = KnowledgeBase(index)
     assert [d["type"] for d in kb.docs() if d["doc_id"].startswith("plan")] == ["规划纲要"]
     assert "2.1亿吨" in kb.search("货物吞吐量").hits[0].text  # 完成 2.1亿吨: what was done, not a mention
