@@ -121,6 +121,16 @@ def test_section_years_none_without_a_year() -> None:
     assert {p.year for p in c.passages} == {None}  # its headings state no year (二、坚持高质量发展…)
 
 
+def test_a_section_reviewing_a_five_year_plan_is_about_its_last_year() -> None:
+    # the 九五 plan looks back on 八五 (1991–1995); the 2011 work report on 十一五 (2006–2010)
+    plan = _years_by_heading(_described(LAWTEXT, "五年规划/1996-九五计划纲要.md"))
+    assert plan["一、“八五”计划完成情况"] == 1995 and plan["二、国民经济和社会发展的指导方针和奋斗目标"] is None
+    report = _years_by_heading(_described(LAWTEXT, "政府工作报告-国务院/2011.md"))
+    assert report["一、“十一五”时期国民经济和社会发展的回顾"] == 2010 and report["三、2011年的工作"] == 2011
+    # a review of part of the period is not about its last year
+    assert heading_year("六五计划前两年的执行情况") is None
+
+
 def test_heading_years() -> None:
     assert [heading_year(h) for h in ("（二）二〇二三年主要工作", "2008年以来的工作回顾", "2020年工作回顾和2021年工作安排",
                                       "三、“十四五”时期和2035年远景目标", "一、过去五年工作回顾")] == \

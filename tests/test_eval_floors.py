@@ -28,7 +28,7 @@ MIXED_FLOORS = {
     "eval-typed.tsv": (0.88, 0.94),
 }
 ARCHIVE_FLOOR = (0.83, 0.92)
-ARCHIVE2_FLOOR = (0.75, 0.88)  # eval-archive2.tsv: 60 more lookups, written blind a session later
+ARCHIVE2_FLOOR = (0.80, 0.90)  # eval-archive2.tsv: 60 more lookups, written blind a session later
 SEED_FLOOR = (0.97, 1.0)
 
 

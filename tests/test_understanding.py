@@ -163,6 +163,18 @@ def test_a_year_s_review_comes_before_the_targets_set_for_it(tmp_path: Path) -> 
         front.YEAR_PLANNED_SECTION = original
 
 
+def test_a_plan_s_review_of_the_last_plan_states_results_not_targets(tmp_path: Path) -> None:
+    index = built(tmp_path, {"1986-七五计划.md": (
+        "---\ntitle: 某省第七个五年计划\ndate: 1986-04-01\n---\n\n"
+        "## 一、“六五”计划执行情况\n\n五年来乡镇企业发展很快，全省乡镇工业产值达到207亿元，比一九八〇年翻了两番多，"
+        "成为农村经济的重要支柱。\n\n"
+        "## 二、“七五”时期的主要任务\n\n到一九九〇年，全省工农业总产值力争翻一番，乡镇工业产值达到400亿元，农民收入稳步提高。\n")})
+    kb = KnowledgeBase(index)
+    assert [d["type"] for d in kb.docs()] == ["规划纲要"]
+    # 达到 X in the plan's own tasks is a target; in its review of 1981–1985, what was done
+    assert "207亿元" in kb.search("乡镇工业产值").hits[0].text
+
+
 def test_a_place_named_prefers_that_place_s_documents(tmp_path: Path) -> None:
     index = built(tmp_path, {
         "政府工作报告-省自治区/山东省/2001.md": "---\ntitle: 政府工作报告（省九届人大四次会议 2001年）\ndate: 2001-02-10\n---\n\n"

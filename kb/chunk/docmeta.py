@@ -34,7 +34,7 @@ from pathlib import PurePosixPath
 
 from kb.text.headings import cn_to_int
 from kb.text.places import _dominant_province  # a provincial report names its province most: "全省", "我省"
-from kb.models import DOCTYPES, Chunked, Document
+from kb.models import DOCTYPES, PLAN_TYPE, Chunked, Document
 
 # what each kind of document calls itself, in its folder, title, file name or first lines
 _KINDS = [
@@ -84,12 +84,14 @@ def describe(chunked: Chunked) -> Chunked:
     doctype = _doctype(folders, doc.title, stem, doc.body[:400])
     place = _place(folders, doc.title, head) or _dominant_province(doc.body) or _national(doctype, doc.body[:5000])
     years = _years(doc, doctype, arabic_years(head), [heading_year(s.label) for s in chunked.sections])
+    # a plan looks back on the year before its period too (``一、“六五”计划执行情况`` in the 七五 plan)
+    first = years[0] - 1 if years and doctype == PLAN_TYPE else years[0] if years else 0
     year_of: dict[tuple[str, ...], int | None] = {}
     passages = []
     for p in chunked.passages:
         if p.section_path not in year_of:
             year_of[p.section_path] = next((y for y in map(heading_year, reversed(p.section_path))
-                                            if y is not None and (not years or years[0] <= y <= years[-1])), None)
+                                            if y is not None and (not years or first <= y <= years[-1])), None)
         passages.append(replace(p, year=year_of[p.section_path]))
     document = replace(doc, place=place, doctype=doctype, years=years)
     return replace(chunked, document=document, passages=tuple(passages))
@@ -106,17 +108,42 @@ def arabic_years(text: str) -> str:
 
 def heading_year(label: str) -> int | None:
     """The one year a heading states (``一、2019年工作回顾``, ``（二）二〇二三年主要工作``); ``None`` when
-    it states none, a span (``2016—2020年``) or several.
+    it states none, a span (``2016—2020年``) or several. A heading reviewing a five-year plan as a whole
+    (``一、“六五”计划执行情况``, ``“十三五”时期工作回顾``) is about the plan's last year, the one its
+    figures are as of.
 
     >>> [heading_year(h) for h in ("一、2019年工作回顾", "2020年工作安排", "（二）二〇二三年主要工作",
     ...                             "过去五年（2016—2020年）工作回顾", "二、“十四五”时期和2035年远景目标")]
     [2019, 2020, 2023, None, None]
+    >>> [heading_year(h) for h in ("一、“六五”计划执行情况", "“十三五”时期工作回顾", "六五计划前两年的执行情况",
+    ...                             "“十五”时期国民经济和社会发展回顾", "“十四五”时期主要目标")]
+    [1985, 2020, None, 2005, None]
     """
     text = arabic_years(label)
     if _SPAN.search(text):
         return None
     found = {int(y) for y in _A_YEAR.findall(text)}
+    if not found and _PLAN_REVIEW.search(text) and not _PART_OF_PERIOD.search(text):
+        plan = _PLAN_NAMED.search(text)
+        if plan:
+            n = cn_to_int(plan.group(1) or plan.group(2))
+            return _plan_start(n) + 4
     return found.pop() if len(found) == 1 else None
+
+
+# a heading looking back on a whole five-year plan: its name (quoted, or with 计划/规划/时期/期间) and a review
+_PLAN_NAMED = re.compile(r"“([一二三四五六七八九十]{1,3})五”|(?<![一二三四五六七八九十])([一二三四五六七八九十]{1,3})五(?:计划|规划|时期|期间)")
+_PLAN_REVIEW = re.compile(r"回顾|执行情况|完成情况|成就")
+_PART_OF_PERIOD = re.compile(r"[前头][一两二三四]年|以来")
+
+
+def _plan_start(n: int) -> int:
+    """The first year of the ``n``-th five-year plan (1963–1965 were years of adjustment).
+
+    >>> _plan_start(1), _plan_start(3), _plan_start(14)
+    (1953, 1966, 2021)
+    """
+    return 1953 + 5 * (n - 1) if n <= 2 else 1966 + 5 * (n - 3)
 
 
 def _doctype(folders: tuple[str, ...], title: str, stem: str, first: str) -> str:
@@ -171,8 +198,7 @@ def _years(doc: Document, doctype: str, head: str, heading_years: list[int | Non
             return tuple(range(int(span.group(1)), int(span.group(2)) + 1))
         number = _PLAN_NUMBER.search(title) or _PLAN_NUMBER.search(head[:300])
         if number:
-            n = cn_to_int(number.group(1) or number.group(2))  # 一五 1953, 二五 1958; 1963–65 adjusted
-            start = 1953 + 5 * (n - 1) if n <= 2 else 1966 + 5 * (n - 3)
+            start = _plan_start(cn_to_int(number.group(1) or number.group(2)))
             return tuple(range(start, start + 5))
     if doctype == "统计公报":  # 1979.md, published 1980: on the year its title names, else the year before
         if stated:

@@ -99,6 +99,7 @@ def proximity_factor(terms: list[Term], texts: list[bytes]) -> np.ndarray:
 
 
 FIGURE_BONUS = 0.5  # a passage stating a figure right after a query word: score × 1.5
+FIGURE_HEAD_BONUS = 0.25  # … right after the last part of a query compound it words apart: score × 1.25
 
 
 def figure_factor(terms: list[Term], texts: list[bytes], planned: np.ndarray | None = None) -> np.ndarray:
@@ -106,20 +107,31 @@ def figure_factor(terms: list[Term], texts: list[bytes], planned: np.ndarray | N
     43.68亿元``, ``新增5G基站1.52万座``) or after the word and a verb of result (``货物吞吐量完成
     2.1亿吨``): the passage that answers "how much", not one that names it. Where ``planned`` marks a
     candidate (a plan's passage), ``达到 X`` is a target and the verb does not count.
+    1 + ``FIGURE_HEAD_BONUS`` where the figure follows the head of a compound the passage words apart,
+    holding each of its parts (``工业产值``: ``乡镇工业突飞猛进，一九八五年的产值达到二百零七亿元``).
 
     >>> t = [understand.make_term("吞吐量", False)]
     >>> texts = ["吞吐量完成2.1亿吨".encode(), "吞吐量增长较快".encode()]
     >>> [float(f) for f in figure_factor(t, texts)], [float(f) for f in figure_factor(t, texts, np.array([True, False]))]
     ([1.5, 1.0], [1.0, 1.0])
+    >>> t = [understand.make_term("工业产值", False, expand=True)]
+    >>> texts = ["工业突飞猛进，产值达到207亿元".encode(), "产值达到207亿元".encode(), "工业产值207亿元".encode()]
+    >>> [float(f) for f in figure_factor(t, texts)]
+    [1.25, 1.0, 1.5]
     """
     words = sorted({w for t in terms for w in (t.core, *t.needed)
                     if len(w) > 1 and not _NUMBER.fullmatch(w)}, key=len, reverse=True)
+    compounds = [(u.parts[-1], u.parts) for t in terms for u in t.units if len(u.parts) > 1 and len(u.parts[-1]) > 1]
     factor = np.ones(len(texts), np.float32)
     if not words or not FIGURE_BONUS:
         return factor
     for i, text in enumerate(texts):
-        if _states_figure(text.decode("utf-8", "replace"), words, planned is None or not planned[i]):
+        read = text.decode("utf-8", "replace")
+        verbs = planned is None or not planned[i]
+        if _states_figure(read, words, verbs):
             factor[i] += FIGURE_BONUS
+        elif any(all(p in read for p in parts) and _states_figure(read, [head], verbs) for head, parts in compounds):
+            factor[i] += FIGURE_HEAD_BONUS
     return factor
 
 

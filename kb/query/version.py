@@ -26,6 +26,7 @@ from kb.engine.scoring import (NATIONAL_PRIOR, PLACE_DOCUMENT, PLAN_DOCUMENT, YE
                                YEAR_PERIOD, YEAR_PLANNED, YEAR_PLANNED_SECTION, YEAR_SECTION)
 from kb.store.manifest import VersionCheck, read_manifest
 from kb.query.synonyms import plan_period
+from kb.query.targets import target_rows
 from kb.engine.textindex import TextIndex
 from kb.engine.whooshread import alive_docs, pnum_column
 from kb.store.damage import _DAMAGE, _collect_leaked_files
@@ -282,10 +283,11 @@ class _Version:
         return self._place_factors[key]
 
     def plan_rows(self) -> np.ndarray | None:
-        """Per row: a plan's passage (type 规划纲要), where ``达到 X`` is a target; ``None``: no plan indexed."""
+        """Per row: a plan's passage stating targets (:func:`kb.query.targets.target_rows`); ``None``: no plan."""
         if "_plan_rows" not in self.__dict__:  # made once per version, read-only after
-            fids = [fid for fid, t in self.doc_meta("type").items() if t == PLAN_TYPE]
-            self._plan_rows = np.isin(self.text.fids, np.array(fids, dtype=np.int64)) if fids else None
+            years = self.doc_meta("years")
+            starts = {fid: (years.get(fid) or (0,))[0] for fid, t in self.doc_meta("type").items() if t == PLAN_TYPE}
+            self._plan_rows = target_rows(self.text.fids, self.row_years, starts)
         return self._plan_rows
 
     def national_prior(self) -> np.ndarray | None:
