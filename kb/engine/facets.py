@@ -10,7 +10,7 @@ a year whose count is *n* shows *n* passages. Types and places are the document'
 >>> [(v.value, v.count) for v in year_facet(rows, fids, row_years, doc_years)]
 [('2023', 2), ('2022', 1), ('2019', 1)]
 >>> meta = {1: "温岭市", 2: "山东省"}
->>> [(v.value, v.count) for v in value_facet(np.array([0, 1, 2]), fids, meta)]
+>>> [(v.value, v.count) for v in value_facet(file_counts(rows, fids), meta)]
 [('温岭市', 2), ('山东省', 1)]
 """
 
@@ -37,17 +37,35 @@ def per_file(fids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present, counts[present]
 
 
+def file_counts(rows: np.ndarray, fids: np.ndarray) -> np.ndarray:
+    """Matching ``rows`` → how many of them each file id has (indexed by file id): what the document,
+    type and place facets all count from, so the rows' file ids are gathered once a query.
+
+    >>> file_counts(np.array([0, 2, 3]), np.array([1, 1, 2, 2])).tolist()
+    [0, 1, 2]
+    """
+    return np.bincount(fids[rows]) if rows.size else np.zeros(0, np.int64)
+
+
 def year_facet(rows: np.ndarray, fids: np.ndarray, row_years: np.ndarray | None,
-               doc_years: dict[int, tuple[int, ...]] | FileYears, limit: int = LIMIT) -> tuple[FacetValue, ...]:
+               doc_years: dict[int, tuple[int, ...]] | FileYears, limit: int = LIMIT,
+               per_file_all: np.ndarray | None = None) -> tuple[FacetValue, ...]:
     """Years reported on by the matching ``rows``, newest first, with passage counts. ``doc_years``:
-    file id → years, or the same as :class:`FileYears` (made once per index version)."""
+    file id → years, or the same as :class:`FileYears` (made once per index version);
+    ``per_file_all``: the rows' :func:`file_counts`, when already counted."""
     if rows.size == 0:
         return ()
     table = doc_years if isinstance(doc_years, FileYears) else FileYears.of(doc_years)
     own = row_years[rows] if row_years is not None else np.zeros(rows.size, np.int16)
     stated = own != 0
     counts = np.bincount(own[stated].astype(np.int64), minlength=table.span)
-    per_file = np.bincount(fids[rows[~stated]], minlength=table.files)[:table.files]
+    if per_file_all is None:
+        per_file = np.bincount(fids[rows[~stated]], minlength=table.files)[:table.files]
+    else:  # the rows with no year of their own: all of them less those with one
+        per_file = np.zeros(table.files, np.int64)
+        k = min(table.files, per_file_all.size)
+        per_file[:k] = per_file_all[:k]
+        per_file -= np.bincount(fids[rows[stated]], minlength=table.files)[:table.files]
     if table.fid.size:  # each file's passages count for every year its document reports on
         counts = counts + np.bincount(table.year, weights=per_file[table.fid], minlength=counts.size).astype(np.int64)
     years = np.flatnonzero(counts)[::-1][:limit]
@@ -77,16 +95,16 @@ class FileYears:
         return cls(fid, year, max(doc_years, default=-1) + 1)
 
 
-def value_facet(rows: np.ndarray, fids: np.ndarray, value_of: dict[int, str] | ValueCodes,
+def value_facet(per_file: np.ndarray, value_of: dict[int, str] | ValueCodes,
                 limit: int = LIMIT) -> tuple[FacetValue, ...]:
-    """A document property (type, place) of the matching ``rows``: passage counts, the most first.
-    ``value_of``: file id → value, or the same as :class:`ValueCodes` (made once per index version)."""
-    if rows.size == 0:
+    """A document property (type, place) of the matching passages, given as their :func:`file_counts`:
+    passage counts, the most first. ``value_of``: file id → value, or the same as :class:`ValueCodes`
+    (made once per index version)."""
+    if not per_file.any():
         return ()
     codes = value_of if isinstance(value_of, ValueCodes) else ValueCodes.of(value_of)
-    at = fids[rows]
-    at = at[at < codes.code.size]
-    counts = np.bincount(codes.code[at], minlength=len(codes.labels))
+    k = min(per_file.size, codes.code.size)  # a file id past the table has no value
+    counts = np.bincount(codes.code[:k], weights=per_file[:k], minlength=len(codes.labels)).astype(np.int64)
     counts[0] = 0  # no value
     present = np.flatnonzero(counts)
     best = sorted(zip(counts[present].tolist(), present.tolist()), key=lambda cv: (-cv[0], codes.labels[cv[1]]))

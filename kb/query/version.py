@@ -383,9 +383,10 @@ class _Version:
         cache = self.__dict__.setdefault("_value_codes", {})
         if "years" not in cache:
             cache["years"] = facets.FileYears.of(self.doc_meta("years"))
-        return (facets.year_facet(rows, self.text.fids, self.row_years, cache["years"]),
-                facets.value_facet(rows, self.text.fids, self.value_codes("type")),
-                facets.value_facet(rows, self.text.fids, self.value_codes("place")))
+        per_file = facets.file_counts(rows, self.text.fids)  # gathered once for the three
+        return (facets.year_facet(rows, self.text.fids, self.row_years, cache["years"], per_file_all=per_file),
+                facets.value_facet(per_file, self.value_codes("type")),
+                facets.value_facet(per_file, self.value_codes("place")))
 
     def value_codes(self, key: str) -> facets.ValueCodes:
         """:meth:`doc_meta` as codes for counting facets; made once per version."""
