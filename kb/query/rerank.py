@@ -145,8 +145,9 @@ _CN_FIGURE = r"[〇零一二三四五六七八九十两][〇零一二三四五�
 # after a query word: at most one more letter (``为``, ``达``) or a table's spaces, then a figure: a
 # digit, or Chinese numerals with a unit (compiled once: a pattern of the query's words took ~0.9 ms a query)
 _FIGURE_AFTER = re.compile(r"[^\W\d]?\s*(?:\d|" + _CN_FIGURE + ")")
-# the same after a verb of result: 完成2.1亿吨, 达到8.5万人, 实现四二七·四亿元 (in a plan: its target)
-_FIGURE_AFTER_VERB = re.compile(r"(?:达到|完成|实现)\s*(?:\d|" + _CN_FIGURE + ")")
+# the same after a verb of result: 完成2.1亿吨, 达到8.5万人, 实现四二七·四亿元, 达到了二千零五十亿元 (in a
+# plan: its target)
+_FIGURE_AFTER_VERB = re.compile(r"(?:达到|完成|实现)了?\s*(?:\d|" + _CN_FIGURE + ")")
 
 
 def _states_figure(text: str, words: list[str], verbs: bool = True) -> bool:
@@ -159,6 +160,8 @@ def _states_figure(text: str, words: list[str], verbs: bool = True) -> bool:
     True
     >>> _states_figure("原煤达到3.2亿吨", words), _states_figure("原煤达到3.2亿吨", words, verbs=False)
     (True, False)
+    >>> _states_figure("基本建设投资完成了四百二十亿元", words)  # older texts: 达到了, 完成了
+    True
     """
     after, verb = _FIGURE_AFTER.match, _FIGURE_AFTER_VERB.match
     for word in words:
