@@ -22,7 +22,7 @@ import pytest
 import waitress
 from flask import Flask
 
-from web_fixtures import HOSTILE_DOC, MISSION_DOC, REPO, web_app, web_corpus, web_index  # noqa: F401, F811
+from web_fixtures import HOSTILE_DOC, MISSION_DOC, several_documents, REPO, web_app, web_corpus, web_index  # noqa: F401, F811
 from web import create_app
 
 pytestmark = pytest.mark.browser
@@ -154,6 +154,7 @@ TOC_MARKS_SECTION_OF = """(id) => {
 FOCUSED_HIT = "() => Array.from(document.querySelectorAll('.hit-link')).indexOf(document.activeElement)"
 
 
+@pytest.mark.usefixtures("several_documents")
 def test_search_keyboard_open_hit_and_copy_citation(desktop: Page) -> None:
     page = desktop.page
     desktop.goto("/")
@@ -307,6 +308,7 @@ def _serve(app: Flask) -> tuple[Any, str]:
     return srv, f"http://127.0.0.1:{srv.effective_port}"
 
 
+@pytest.mark.usefixtures("several_documents")
 def test_grouped_results_expand_and_facets_combine(desktop: Page) -> None:
     page = desktop.page
     desktop.goto("/search?q=" + "交通")

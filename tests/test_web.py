@@ -17,7 +17,7 @@ import web
 import web.render
 from kb.search import KnowledgeBase
 from web import CSP, create_app
-from web_fixtures import HOSTILE_DOC, MISSION_DOC, web_app, web_client, web_corpus, web_index  # noqa: F401, F811
+from web_fixtures import HOSTILE_DOC, MISSION_DOC, several_documents, web_app, web_client, web_corpus, web_index  # noqa: F401, F811
 
 SEARCH_KEYS = {"query", "total", "took_ms", "page", "hits"}
 HIT_KEYS = {"passage_id", "doc_id", "doc_title", "date", "section_path", "text", "snippet_html", "url"}
@@ -639,6 +639,7 @@ def test_all_documents_link_clears_a_typed_doc_filter(web_client: FlaskClient) -
     assert parse_qs(urlsplit(link).query) == {"q": ["交通"]}
 
 
+@pytest.mark.usefixtures("several_documents")
 def test_document_list_filters_searches_sorts_and_pages(web_client: FlaskClient, kb: KnowledgeBase) -> None:
     page = html(web_client, "/docs")
     audit(page)

@@ -49,6 +49,14 @@ def web_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def several_documents(web_corpus: list[Path]) -> None:
+    """For a test that needs documents besides the mission one (grouping, facets, the document list):
+    skipped when ``../shared/corpora/gbk`` is not beside the repository (a clone elsewhere)."""
+    if GBK not in web_corpus:
+        pytest.skip(f"needs the GBK reports at {GBK}, beside the repository")
+
+
+@pytest.fixture(scope="session")
 def web_index(tmp_path_factory: pytest.TempPathFactory, web_corpus: list[Path]) -> Path:
     index_dir = tmp_path_factory.mktemp("web-index") / "index"
     report = build_index(web_corpus, index_dir, workers=1)
