@@ -108,6 +108,11 @@ def invariant_problems(chunked: Chunked, max_problems: int = 8) -> list[str]:
     for start, end, raw in _lines(body):
         if not raw.strip():
             continue
+        line_heading = heading_of(raw)
+        if line_heading is not None and line_heading.run_in and raw.lstrip()[:1] == "#":
+            # a run-in line marked up as a heading: its "## " is markup, not passage text
+            marks = len(raw) - len(raw.lstrip().lstrip("#").lstrip())
+            start, raw = start + marks, raw[marks:]
         chars = [i for i in range(start, end) if not body[i].isspace()]
         n_cov = sum(covered[i] for i in chars)
         if 0 < n_cov < len(chars):
@@ -128,7 +133,7 @@ def invariant_problems(chunked: Chunked, max_problems: int = 8) -> list[str]:
                 expected = sections[next_section].title[:20] if next_section < len(sections) else "(none left)"
                 problems.append(f"line {raw[:30]!r} is in no passage and is not the next heading ({expected!r})")
         else:
-            run_in = heading_of(raw)
+            run_in = line_heading
             if is_next_heading and had_marker and run_in is not None and run_in.run_in:  # "（一）标题。正文…"
                 owner = sections[next_section].anchor
                 next_section += 1

@@ -213,6 +213,17 @@ def test_run_in_heading() -> None:
     assert c.passages[0].text == line and c.passages[0].section_anchor == "s1-1"
 
 
+def test_marked_up_heading_ending_in_a_stop_is_only_a_heading() -> None:
+    """``### （七）人口和就业。`` (the 九五 plan writes its headings so) is a heading and not passage text;
+    a marked-up line that goes on after its stop is run-in, and enters its passage without its ``##``."""
+    c = make("## 三、宏观调控目标和政策\n### （七）人口和就业。\n“九五”期间，人口自然增长率控制在年均千分之十点八三。\n"
+             "## 四、深入改革经济体制。扩大对外开放，国民经济稳定增长。")
+    assert [p.section_path for p in c.passages] == [("三、宏观调控目标和政策", "（七）人口和就业"), ("四、深入改革经济体制",)]
+    assert [p.text for p in c.passages] == ["“九五”期间，人口自然增长率控制在年均千分之十点八三。",
+                                            "四、深入改革经济体制。扩大对外开放，国民经济稳定增长。"]
+    assert not any("#" in p.text for p in c.passages)
+
+
 def test_definition_entry_is_run_in() -> None:
     """``1.“两重”：是指…``: the term is the title, the definition stays body text."""
     h = heading_of("1.“两重”：是指国家重大战略实施和重点领域安全能力建设")

@@ -49,7 +49,7 @@ from kb.build.plan import BuildReport, FileError, PauseFn, ProgressFn, _Plan, _p
 from kb.build.workers import _Job, _run_workers
 from kb.store.components import IndexComponent, VersionComponent, doc_file
 
-FORMAT_VERSION = 12  # 12: a section reviewing a five-year plan is about its last year (一、“六五”计划执行情况 → 1985); 11: a table's continuation passages file its caption with their headings; 10: a passage's text stored once, by the text index (unfold.*), not in Whoosh too; 9: documents' JSON gzipped, Whoosh postings pickled with protocol 4; 8: a document's JSON keeps the text between passages only
+FORMAT_VERSION = 13  # 13: a line marked up as a heading whose only stop ends it (### （七）人口和就业。) is a heading, not run-in text, and a run-in one enters its passage without its "## "; 12: a section reviewing a five-year plan is about its last year (一、“六五”计划执行情况 → 1985); 11: a table's continuation passages file its caption with their headings; 10: a passage's text stored once, by the text index (unfold.*), not in Whoosh too; 9: documents' JSON gzipped, Whoosh postings pickled with protocol 4; 8: a document's JSON keeps the text between passages only
 # (kb.store.doctext); character pairs see through line breaks too (kb.text.ngrams.SEE_THROUGH);
 # 7: Whoosh indexes content and heading (kb.engine.schema); 6: 全国 for national issuers;
 # 5: place, type and years of documents, year of passages (kb.chunk.docmeta)

@@ -53,7 +53,9 @@ def chunk(document: Document) -> Chunked:
             if not h.run_in:
                 continue
         target = stack[-1] if len(stack) > 1 else preface
-        target.units.append((line.start, line.end))
+        # a run-in line marked up as a heading goes into the passage without its "## "
+        marks = len(line.text) - len(line.text.lstrip("#").lstrip()) if h is not None and line.text[:1] == "#" else 0
+        target.units.append((line.start + marks, line.end))
     _assign_anchors(root.children, "s")
     if preface.units:
         preface.anchor = "s0"

@@ -78,7 +78,7 @@ def heading_of(line: str) -> HeadingLine | None:
             rest = inner[m.end():]
             if not rest or not (_CJK.search(rest[:6]) or rest[:1] in "“\"《【"):
                 return None
-            return _make(level, m.group(1), inner[: m.end()].strip(), rest, text)
+            return _make(level, m.group(1), inner[: m.end()].strip(), rest, text, marked=md is not None)
     lost = _LOST_PAREN.match(inner)
     if lost and len(inner) <= 60 and not _SENTENCE_END.search(inner[:-1]):
         return HeadingLine(2, "", "", inner[lost.end():], False, repaired=True)
@@ -95,11 +95,20 @@ def heading_of(line: str) -> HeadingLine | None:
     return None
 
 
-def _make(level: int, number: str, marker: str, rest: str, line: str) -> HeadingLine:
+def _make(level: int, number: str, marker: str, rest: str, line: str, marked: bool = False) -> HeadingLine:
+    """A numbered heading line → its ``HeadingLine``.
+
+    >>> _make(2, "七", "（七）", "人口和就业。", "### （七）人口和就业。", marked=True).run_in
+    False
+    >>> _make(1, "六", "六、", "将第二机械工业部改名为核工业部。", "六、将第二机械工业部改名为核工业部。").run_in
+    True
+    """
     # "1.“两重”：是指…" (a term and its definition) goes on as body text, like "（一）标题。正文…"; so
     # does a heading that is a whole sentence ("六、将第二机械工业部改名为核工业部。"): in a decision's
-    # list of items it is all the text there is, and must be found
-    run_in = len(line) > 60 or bool(_SENTENCE_END.search(rest)) or bool(_DEFINITION.search(rest))
+    # list of items it is all the text there is, and must be found. A line marked up as a heading
+    # (``### （七）人口和就业。``) whose only stop is its last character is a heading, and no more.
+    said = rest.rstrip().rstrip("。！？!?；;") if marked else rest
+    run_in = len(line) > 60 or bool(_SENTENCE_END.search(said)) or bool(_DEFINITION.search(rest))
     title = rest
     if run_in:
         stop = _TITLE_STOP.search(rest)
