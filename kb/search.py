@@ -49,7 +49,7 @@ from kb.query.understand import DEFAULT, CompiledQuery, SearchOptions
 from kb.query.guard import guarded
 from kb.query.pinned import PinnedVersion
 from kb.query.version import _Version
-from kb.query.hits import _hit, _place_boost, _preference, _targets
+from kb.query.hits import _hit, _place_boost, _preference, _targets, stand_ins
 
 PAGE_SIZE = 10
 MAX_PAGE = 100
@@ -227,6 +227,7 @@ class KnowledgeBase:
         page = max(1, min(page, -(-shown // page_size) or 1))  # past the last page: the last page
         first = (page - 1) * page_size
         marks = list(query.marks)
+        parts_of = stand_ins(query)  # a passage holding a compound only in parts marks them too
         by_date = opened.doc_meta("date") if sort == "date" else None
         if group:
             rows, scores = engine.rank(query, found, max(page * page_size * 3, RERANK), _targets(opened, query))
@@ -236,8 +237,8 @@ class KnowledgeBase:
             hits = []
             for rank_no, fid in enumerate(order[first:first + page_size].tolist(), start=first + 1):
                 best, *rest = grouping.rows_of(fid, rows, matched, engine.fids, first_pass).tolist()
-                more = tuple(_hit(opened, r, score_of.get(r, 0.0), 0, marks) for r in rest)
-                hits.append(dataclasses.replace(_hit(opened, best, score_of.get(best, 0.0), rank_no, marks),
+                more = tuple(_hit(opened, r, score_of.get(r, 0.0), 0, marks, parts_of) for r in rest)
+                hits.append(dataclasses.replace(_hit(opened, best, score_of.get(best, 0.0), rank_no, marks, parts_of),
                                                 doc_hits=counts.get(fid, 1), more=more))
         else:
             if by_date is not None:
@@ -247,7 +248,7 @@ class KnowledgeBase:
                 scores = np.array([score_of[r] for r in rows.tolist()], np.float32)
             else:
                 rows, scores = engine.rank(query, found, page * page_size, _targets(opened, query))
-            hits = [_hit(opened, row, score, rank_no, marks) for rank_no, (row, score)
+            hits = [_hit(opened, row, score, rank_no, marks, parts_of) for rank_no, (row, score)
                     in enumerate(zip(rows[first:].tolist(), scores[first:].tolist()), start=first + 1)]
         year_facet, type_facet, place_facet = opened.value_facets(matched)
         notice = parsed.notice

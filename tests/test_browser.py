@@ -58,16 +58,37 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+class _Served:
+    """An app served by waitress in a thread on a free port, as ``kb serve`` serves it, until :meth:`close`."""
+
+    def __init__(self, app: Flask, name: str) -> None:
+        self.srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
+        self.url = f"http://127.0.0.1:{self.srv.effective_port}"
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.srv.run()
+        except OSError:  # select() on a socket close() has just closed, from this thread's loop: stopping
+            if not self._closing.is_set():
+                raise
+
+    def close(self) -> None:
+        self._closing.set()
+        self.srv.close()
+        self._thread.join(timeout=10)
+
+
 @pytest.fixture(scope="module")
 def server(web_app: Flask) -> Iterator[str]:
     """``kb serve`` in a thread: waitress on a free port over the session's test index."""
-    srv = waitress.create_server(web_app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
-    thread = threading.Thread(target=srv.run, name="kb-test-waitress", daemon=True)
-    thread.start()
+    served = _Served(web_app, "kb-test-waitress")
     try:
-        yield f"http://127.0.0.1:{srv.effective_port}"
+        yield served.url
     finally:
-        srv.close()
+        served.close()
 
 
 class Page:
@@ -302,10 +323,9 @@ def test_markup_in_a_document_stays_text(desktop: Page) -> None:
 
 # --- the archive: grouped results, facets, citing from a card, permalinks after edits, the document list ----
 
-def _serve(app: Flask) -> tuple[Any, str]:
-    srv = waitress.create_server(app, host="127.0.0.1", port=0, threads=4, ident="kb-test")
-    threading.Thread(target=srv.run, name="kb-test-waitress-2", daemon=True).start()
-    return srv, f"http://127.0.0.1:{srv.effective_port}"
+def _serve(app: Flask) -> tuple[_Served, str]:
+    served = _Served(app, "kb-test-waitress-2")
+    return served, served.url
 
 
 @pytest.mark.usefixtures("several_documents")

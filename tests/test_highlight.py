@@ -298,3 +298,20 @@ def test_snippet_past_32k(sentence: str) -> None:
     assert "<mark>治超</mark>站建成投用。" in snippet
     plain, spans = parse(snippet)
     assert len(plain.strip(ELLIPSIS)) <= SNIPPET_CHARS
+
+
+
+def test_a_compound_held_only_in_parts_marks_its_parts(tmp_path) -> None:
+    """A hit matched through the parts of a compound (``工业产值``: ``…工业突飞猛进…的产值达到…``) marks
+    those parts; a hit holding the compound whole marks the compound, not its parts elsewhere."""
+    from corpus_fixtures import built
+    from kb.search import KnowledgeBase
+
+    apart = {"a.md": "# 甲省报告\n\n乡镇工业突飞猛进，一九八五年的产值达到二百零七亿元。\n"}
+    whole = {"b.md": "# 乙省报告\n\n全省工业产值突破千亿元，工业结构持续优化。\n"}
+    (tmp_path / "apart").mkdir()
+    (tmp_path / "whole").mkdir()
+    hit = KnowledgeBase(built(tmp_path / "apart", apart)).search("工业产值").hits[0]
+    assert re.findall(r"<mark>(.*?)</mark>", hit.snippet_html) == ["工业", "产值"]
+    hit = KnowledgeBase(built(tmp_path / "whole", {**apart, **whole})).search("工业产值").hits[0]
+    assert "千亿元" in hit.text and re.findall(r"<mark>(.*?)</mark>", hit.snippet_html) == ["工业产值"]

@@ -47,11 +47,37 @@ def _targets(opened: _Version, query: CompiledQuery) -> np.ndarray | None:
     return None if query.prefer_plans else opened.plan_rows()
 
 
-def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str]) -> Hit:
-    """A text-index row (its fields from Whoosh, its text from the text index) as a hit with its snippet marked."""
+def stand_ins(query: CompiledQuery) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The query's compounds that parts may stand in for, each with its parts (``工业产值``: 工业, 产值)."""
+    if not query.options.soft:
+        return ()
+    return tuple(dict.fromkeys((u.word, u.parts) for g in query.groups for t in g for u in t.units if u.parts))
+
+
+def marks_for(folded: str | None, marks: list[str], parts_of: tuple[tuple[str, tuple[str, ...]], ...]) -> list[str]:
+    """What a hit's snippet marks: the query's ``marks``, and the parts of a compound that this passage
+    holds only in parts, so the reader sees what matched.
+
+    >>> parts = (("工业产值", ("工业", "产值")),)
+    >>> marks_for("乡镇工业突飞猛进，产值达到207亿元", ["乡镇", "工业产值"], parts)
+    ['乡镇', '工业产值', '工业', '产值']
+    >>> marks_for("乡镇工业产值207亿元，工业增长", ["乡镇", "工业产值"], parts)
+    ['乡镇', '工业产值']
+    """
+    if not parts_of or folded is None:
+        return marks
+    extra = [p for word, parts in parts_of if word not in folded for p in parts if p in folded]
+    return marks + [p for p in dict.fromkeys(extra) if p not in marks] if extra else marks
+
+
+def _hit(opened: _Version, row: int, score: float, rank_no: int, marks: list[str],
+         parts_of: tuple[tuple[str, tuple[str, ...]], ...] = ()) -> Hit:
+    """A text-index row (its fields from Whoosh, its text from the text index) as a hit with its snippet
+    marked (``parts_of``: the query's :func:`stand_ins`)."""
     stored = opened.stored(row)
     data = stored.get("data") or {}
     folded = _folded_text(opened, row)  # read once: the snippet marks it, the text is put back from it
+    marks = marks_for(folded, marks, parts_of)
     text = opened.passage_text(row, stored, folded)
     doc = opened.manifest.get("docs", {}).get(stored["doc_id"], {})  # title and date: once per document
     return Hit(
