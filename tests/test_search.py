@@ -207,7 +207,10 @@ def test_scoring_only_the_candidate_rows_gives_the_answer_scoring_every_row_give
     cases = [c for name in ("typed", "archive", "mixed", "heldout") for c in parse_eval_lines(
         (Path(__file__).parent / f"eval-{name}.tsv").read_text(encoding="utf-8").splitlines())]
     queries = [c.query for c in cases] + ["综合交通投资 -太龙", "\"重点工程\" 2023", "公交 OR 出租车",
-                                          "海南 2019年政府工作报告 分解任务", "温岭 2023年 工作 报告 交通"]
+                                          "海南 2019年政府工作报告 分解任务", "温岭 2023年 工作 报告 交通",
+                                          # every term held only apart, or excluded, or filtered out: the
+                                          # conjunctive rows hold no match and the full candidates answer
+                                          "数字 政府", "\"交通 投资\" 温岭", "交通 投资 -交通", "交通 投资 year:1990"]
     for q in queries:
         query = compile_query(parse_query(q))
         allowed = opened.allowed(query.doc_ids, query.years, query.dates)

@@ -20,7 +20,8 @@ from kb.text import analysis, ngrams
 from kb.query.understand import CompiledQuery, Term, Unit
 from kb.engine.textindex import TextIndex, word_key
 from kb.engine.candidates import (MIN_COVER, _Lookups, _TermScore, _contains, _holder, _stretches,
-                                  candidate_rows, longest_run, unit_weight, uses_parts)
+                                  candidate_rows, conjunctive_rows, longest_run, unit_weight,
+                                  uses_parts)
 
 # --- scoring --------------------------------------------------------------------------------------
 
@@ -295,27 +296,20 @@ def evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
 def _evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None,
               prefer: np.ndarray | None, every_row: bool) -> _Evaluation:
     lookups = _Lookups(index)
-    scorer = _Scorer(index, None if every_row else candidate_rows(lookups, query), lookups)
     options = query.options
-    mask = scorer.local(index.live).copy()
-    if allowed is not None:
-        mask &= scorer.local(allowed)
-    if prefer is not None:
-        prefer = scorer.local(prefer)
-    for term in query.excluded:
-        mask &= ~scorer.contains(term)
-        if options.meta_exclusion:
-            mask &= ~scorer.meta_holds(term)
-    if prefer is not None:
-        for year in query.prefer_years:  # a passage that writes the year: a little more
-            written = scorer.word(str(year))[2]
-            prefer = np.where(written, prefer * np.float32(YEAR_WRITTEN), prefer)
-    scores, matches, covers, raws = _groups(scorer, query, parts=False)
-    total = sum(scores) if prefer is None else sum(scores) * prefer
-    strict = np.logical_and.reduce(matches) & mask
+    strict_wins = prefer is None or not options.soft  # a match of every term is then the whole answer
+    if strict_wins and not every_row:
+        narrow = conjunctive_rows(lookups, query)
+        if narrow.size:  # the strict answer is among these rows: score them only, if it is there
+            scorer = _Scorer(index, narrow, lookups)
+            strict, total, _matches, _mask, _prefer = _strict(scorer, query, allowed, prefer)
+            if strict.any():
+                return _Evaluation(strict, total, False, scorer)
+    scorer = _Scorer(index, None if every_row else candidate_rows(lookups, query), lookups)
+    strict, total, matches, mask, prefer = _strict(scorer, query, allowed, prefer)
     # every term held: that is the answer, unless the query names a year or a plan, whose passages may
     # word one of the terms otherwise (a communiqué's table row under a heading): then soft matching too
-    if strict.any() and (prefer is None or not options.soft):
+    if strict.any() and strict_wins:
         return _Evaluation(strict, total, False, scorer)
     if options.soft:  # else: passages holding enough of the units (parts standing in), by how much
         _s, _m, covers, raws = _groups(scorer, query, parts=True)
@@ -329,6 +323,29 @@ def _evaluate(index: TextIndex, query: CompiledQuery, allowed: np.ndarray | None
         return _Evaluation(strict, total, False, scorer)
     loose = np.logical_or.reduce(matches) & mask
     return _Evaluation(loose, total, bool(loose.any()), scorer)
+
+
+def _strict(scorer: _Scorer, query: CompiledQuery, allowed: np.ndarray | None, prefer: np.ndarray | None
+            ) -> tuple[np.ndarray, np.ndarray, list, np.ndarray, np.ndarray | None]:
+    """Over the scorer's rows: (rows holding every group and allowed, their first-pass score, each
+    group's match, the rows allowed, the preference factor) for :func:`_evaluate`."""
+    index, options = scorer.ix, query.options
+    mask = scorer.local(index.live).copy()
+    if allowed is not None:
+        mask &= scorer.local(allowed)
+    if prefer is not None:
+        prefer = scorer.local(prefer)
+    for term in query.excluded:
+        mask &= ~scorer.contains(term)
+        if options.meta_exclusion:
+            mask &= ~scorer.meta_holds(term)
+    if prefer is not None:
+        for year in query.prefer_years:  # a passage that writes the year: a little more
+            written = scorer.word(str(year))[2]
+            prefer = np.where(written, prefer * np.float32(YEAR_WRITTEN), prefer)
+    scores, matches, _covers, _raws = _groups(scorer, query, parts=False)
+    total = sum(scores) if prefer is None else sum(scores) * prefer
+    return np.logical_and.reduce(matches) & mask, total, matches, mask, prefer
 
 
 def _groups(scorer: _Scorer, query: CompiledQuery, parts: bool) -> tuple[list, list, list, list]:

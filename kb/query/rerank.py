@@ -27,7 +27,7 @@ def rank(query: CompiledQuery, found: _Evaluation, limit: int,
         rows, scores = rows[best], scores[best]
     terms = [t for g in query.groups for t in g]
     global_rows = found.scorer.global_rows(rows)
-    texts = [_as_read(found.scorer.ix.text(row)) for row in global_rows.tolist()]  # read once
+    texts = [_as_read(text) for text in found.scorer.ix.texts(global_rows)]  # read once, close ones together
     planned = None if targets is None else targets[global_rows]
     scores = (scores + found.scorer.contiguity_bonus(terms, rows, texts)) * figure_factor(terms, texts, planned)
     if query.options.proximity:
