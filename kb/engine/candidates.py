@@ -14,6 +14,7 @@ from kb.engine.textindex import TextIndex, word_key
 
 PARTS_MAX_SHARE = 0.02  # a word in more than this share of passages needs no stand-ins
 MIN_COVER = 0.5  # with no passage holding every term: those holding at least this share (idf-weighted)
+STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this share of a whole word
 
 
 def _contains(hay: bytes, core: str) -> bool:
@@ -198,14 +199,12 @@ def candidate_rows(lookups: _Lookups, query: CompiledQuery) -> np.ndarray:
                 shares.append((float(lists[0].size), 1.0 / groups, lists))
                 continue
             if len(units) == 1:  # the term is its unit (or a part standing in)
-                lists = _unit_lists(lookups, units[0], parts=True)
-                shares.append((float(sum(r.size for r in lists)), 1.0 / groups, lists))
+                shares += _unit_items(lookups, units[0], 1.0 / groups)
                 continue
             weights = [unit_weight(lookups, u) for u in units]
             total = sum(weights) or 1.0
             for unit, weight in zip(units, weights):
-                lists = _unit_lists(lookups, unit, parts=True)
-                shares.append((float(sum(r.size for r in lists)), weight / total / groups, lists))
+                shares += _unit_items(lookups, unit, weight / total / groups)
     shares.sort(key=lambda s: -s[0])  # the most common first: left out while their shares allow
     left_out = 0.0
     seen = np.zeros(lookups.ix.size, bool)
@@ -250,6 +249,28 @@ def _term_mask(lookups: _Lookups, term: Term) -> np.ndarray:
             one[rows] = True
         out &= one
     return out
+
+
+def _unit_items(lookups: _Lookups, unit: Unit, share: float) -> list[tuple[float, float, list[np.ndarray]]]:
+    """A unit as :func:`candidate_rows` weighs it: (rows read, the most coverage a row among them can
+    get, row lists). A unit whose parts stand in is two: the rows holding it or all its parts (its
+    whole share) and those holding some part (``STANDIN`` of it). 国家经济贸易委员会 is in 5 rows and
+    its parts 国家, 经济, 贸易, 委员 in ~127,000: a row holding one part but no other query word cannot
+    reach ``MIN_COVER``, so those are left out as the most common units are."""
+    whole = _unit_lists(lookups, unit, parts=False)
+    if not uses_parts(lookups, unit):
+        return [(float(sum(r.size for r in whole)), share, whole)]
+    some = np.zeros(lookups.ix.size, bool)
+    every = np.ones(lookups.ix.size, bool)
+    for part in unit.parts:
+        this = np.zeros(lookups.ix.size, bool)
+        for rows in lookups.word_rows(part):
+            this[rows] = True
+        some |= this
+        every &= this
+    whole = whole + [np.flatnonzero(every)]
+    return [(float(sum(r.size for r in whole)), share, whole),
+            (float(np.count_nonzero(some)), share * STANDIN, [np.flatnonzero(some)])]
 
 
 _COVER_MARGIN = 1e-3  # coverage is summed in float32: never leave out what rounding could let through

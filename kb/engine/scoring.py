@@ -19,7 +19,7 @@ import numpy as np
 from kb.text import analysis, ngrams
 from kb.query.understand import CompiledQuery, Term, Unit
 from kb.engine.textindex import TextIndex, word_key
-from kb.engine.candidates import (MIN_COVER, _Lookups, _TermScore, _contains, _holder, _stretches,
+from kb.engine.candidates import (MIN_COVER, STANDIN, _Lookups, _TermScore, _contains, _holder, _stretches,
                                   candidate_rows, conjunctive_rows, longest_run, unit_weight,
                                   uses_parts)
 
@@ -30,7 +30,6 @@ FIELD_BOOSTS = {"words": 1.0, "meta": 1.0, "grams": 0.35}
 PHRASE_BOOST = 2.0  # a term found contiguously, or a quoted phrase
 B, K1 = 0.75, 1.2  # BM25, as Whoosh's BM25F defaults
 RERANK = 100  # the best first-pass candidates are re-scored with what only the text shows
-STANDIN = 0.4  # a part of a missing word (总产 for 总产量) scores this share of a whole word
 STANDIN_ALL = 0.8  # … and all its parts in one passage (原煤 … 产量 for 原煤产量) cover this share of it
 PROXIMITY_BONUS = 0.3  # query words side by side: score × 1.3, falling with the span they cover
 # a year the query names: passages whose section reports on it, then documents reporting on it
