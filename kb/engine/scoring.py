@@ -173,8 +173,8 @@ class _Scorer:
                 for part in unit.parts:
                     s, _c, m = self.word(part)
                     m = m & missing
-                    score[m] += STANDIN * s[m]
-                    held[m] += 1
+                    score += np.where(m, s, np.float32(0)) * STANDIN  # vector ops: a mask's scatter is ~20× slower
+                    held += m
                 # the share of the word a passage holding its parts covers: more when it holds them all
                 # (a communiqué's table row 原煤 10.8亿吨 under the heading 主要产品产量, for 原煤产量)
                 stand = np.where(held == len(unit.parts), np.float32(STANDIN_ALL),
@@ -236,7 +236,7 @@ class _Scorer:
             cover = np.zeros(self.n, np.float32)
             for w, (_s, m, stand) in zip(weights, parts):
                 if w:
-                    cover[m] += np.float32(w / total)
+                    cover += m * np.float32(w / total)
                     if stand is not None:  # parts standing in cover only their share
                         cover -= np.where(stand > 0, (1 - stand) * np.float32(w / total), np.float32(0))
         else:
